@@ -1,0 +1,3 @@
+from civicport.cli import main
+
+main()

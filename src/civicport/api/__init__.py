@@ -1,0 +1,1 @@
+"""HTTP doors: the SODA API (soda/), renderers, shared dependencies and the error mapping."""

@@ -1,0 +1,1 @@
+"""Socrata-compatible endpoints: /resource, /api/views (metadata, export), /api/catalog/v1."""

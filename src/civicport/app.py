@@ -1,0 +1,62 @@
+"""Build the ASGI application from explicit settings; nothing is created at import time.
+
+    >>> app = create_app(load_settings())  # doctest: +SKIP
+    >>> # uvicorn.run(app)
+
+The lifespan makes the engine and brings the database schema up to date before the first
+request, and disposes of the engine at shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+
+from civicport import __version__
+from civicport.api.errors import install_error_handlers
+from civicport.api.home import router as home_router
+from civicport.api.middleware import SodaHeadersMiddleware
+from civicport.api.soda.discovery import router as discovery_router
+from civicport.api.soda.resource import router as resource_router
+from civicport.api.soda.views import router as views_router
+from civicport.config import Settings
+from civicport.db.engine import make_engine
+from civicport.db.migrate import upgrade
+
+# Level 5 compresses CSV ~6x at a fraction of level 9's CPU, which matters for big exports.
+GZIP_LEVEL = 5
+GZIP_MIN_BYTES = 1024
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The portal's web application for these settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        upgrade(engine)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title=settings.site_name,
+        version=__version__,
+        summary="Open data portal with a Socrata-compatible (SODA 2.1 / SoQL) read API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(resource_router)
+    app.include_router(views_router)
+    app.include_router(discovery_router)
+    app.include_router(home_router)
+    # Outermost last: CORS and request ids are added to whatever GZip and the routes answer.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
+    app.add_middleware(SodaHeadersMiddleware)
+    return app

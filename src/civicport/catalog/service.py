@@ -1,0 +1,395 @@
+"""Catalog workflows: the one place the CLI, the API and the demo change datasets.
+
+An import runs in one write transaction (datastore.transactions): a failure at any point leaves
+the catalog and the data tables exactly as they were. A replace loads a new generation table
+and points the dataset at it in the same transaction, so readers see the old rows until the
+commit and the new ones after; the old table is dropped once the swap is committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from civicport.catalog import store
+from civicport.catalog.ids import is_dataset_id, new_dataset_id
+from civicport.catalog.records import AUDIENCES, ColumnRecord, DatasetMetadata, DatasetRecord
+from civicport.datastore.load import (
+    build_indexes,
+    create_data_table,
+    create_key_index,
+    drop_data_table,
+    insert_rows,
+)
+from civicport.datastore.tables import SYSTEM_COLUMNS, ColumnSchema, data_table_name
+from civicport.datastore.transactions import write_transaction
+from civicport.datastore.types import SODA_TYPES
+from civicport.datastore.writes import (
+    WriteCounts,
+    append_rows,
+    check_key_column,
+    check_keys,
+    id_range,
+    upsert_rows,
+)
+from civicport.errors import Conflict, InvalidUpload
+from civicport.ingest.records import ColumnSpec, ParsedTable
+
+MODES = ("create", "replace", "append", "upsert")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did."""
+
+    dataset_id: str
+    mode: str
+    rows_created: int
+    rows_updated: int
+    rows_deleted: int
+    row_count: int
+
+
+def import_file(
+    engine: sa.Engine,
+    path: Path,
+    *,
+    metadata: DatasetMetadata | None,
+    dataset_id: str | None = None,
+    mode: str = "create",
+    row_identifier: str | None = None,
+    type_overrides: Mapping[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Read a file (CSV, XLSX, JSON, GeoJSON, zipped shapefile) and import it; see import_table.
+
+    When adding to an existing dataset (append, upsert) the file's columns are read as the
+    dataset's types, so '00123' stays text if the column is text.
+
+    >>> import_file(engine, Path("permits.csv"), metadata=DatasetMetadata(title="Permits"))
+    ... # doctest: +SKIP
+    """
+    # Imported here: readers pull in heavy format libraries the rest of the service never needs.
+    from civicport.ingest.reader import read_file
+
+    _check_mode(mode)
+    overrides = dict(type_overrides or {})
+    if mode in ("append", "upsert") and dataset_id:
+        with engine.connect() as conn:
+            existing = store.get_dataset(conn, dataset_id)
+        overrides = {c.field_name: c.soda_type for c in existing.columns} | overrides
+    table = read_file(path, type_overrides=overrides or None)
+    return import_table(
+        engine,
+        table,
+        metadata=metadata,
+        dataset_id=dataset_id,
+        mode=mode,
+        row_identifier=row_identifier,
+        progress=progress,
+    )
+
+
+def import_table(
+    engine: sa.Engine,
+    table: ParsedTable,
+    *,
+    metadata: DatasetMetadata | None,
+    dataset_id: str | None = None,
+    mode: str = "create",
+    row_identifier: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a parsed table.
+
+    - create: a new dataset (id minted unless given); `metadata` is required.
+    - replace: the dataset's rows become exactly these (its columns may change).
+    - append: these rows are added after the existing ones.
+    - upsert: rows whose row-identifier value exists are updated, the others added.
+    `metadata` is only used by create (metadata edits are a separate workflow).
+    Raises InvalidUpload (bad data or arguments), NotFound (no such dataset), Conflict (id taken).
+    """
+    _check_mode(mode)
+    now = dt.datetime.now(dt.UTC)
+    if mode == "create":
+        if metadata is None:
+            raise InvalidUpload("A new dataset needs metadata, at least a title")
+        return _create(engine, table, metadata, dataset_id, row_identifier, now, progress)
+    if not dataset_id:
+        raise InvalidUpload(f"Mode '{mode}' needs the id of an existing dataset")
+    if mode == "replace":
+        return _replace(engine, table, dataset_id, row_identifier, now, progress)
+    return _change(engine, table, dataset_id, mode, row_identifier, now, progress)
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise InvalidUpload(f"Unknown import mode '{mode}'; use one of {', '.join(MODES)}")
+
+
+def _create(
+    engine: sa.Engine,
+    table: ParsedTable,
+    metadata: DatasetMetadata,
+    dataset_id: str | None,
+    row_identifier: str | None,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
+    _check_metadata(metadata)
+    if dataset_id is not None and not is_dataset_id(dataset_id):
+        raise InvalidUpload(
+            f"'{dataset_id}' is not a dataset id: use two groups of four lowercase letters "
+            "or digits joined by a dash, like abcd-1234"
+        )
+    columns = _schema(table.columns, row_identifier)
+    with write_transaction(engine) as conn:
+        dataset_id = dataset_id or _unused_id(conn)
+        if store.dataset_exists(conn, dataset_id):
+            raise Conflict(f"Dataset '{dataset_id}' already exists")
+        state = _load_generation(
+            conn,
+            dataset_id,
+            1,
+            columns,
+            table,
+            row_identifier,
+            first_id=1,
+            now=now,
+            progress=progress,
+        )
+        store.insert_dataset(
+            conn,
+            dataset_id=dataset_id,
+            metadata=metadata,
+            state=state,
+            columns=_column_records(table.columns),
+            now=now,
+        )
+    return ImportResult(dataset_id, "create", state.row_count, 0, 0, state.row_count)
+
+
+def _replace(
+    engine: sa.Engine,
+    table: ParsedTable,
+    dataset_id: str,
+    row_identifier: str | None,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
+    with write_transaction(engine) as conn:
+        old = store.get_dataset(conn, dataset_id, for_update=True)
+        key = row_identifier or old.row_identifier
+        columns = _schema(table.columns, key)
+        # New ids continue after the old ones, so an `:id` never names two different rows.
+        _, high = id_range(conn, old.data_table)
+        version = old.data_version + 1
+        state = _load_generation(
+            conn,
+            dataset_id,
+            version,
+            columns,
+            table,
+            key,
+            first_id=(high or 0) + 1,
+            now=now,
+            progress=progress,
+        )
+        store.update_data_state(conn, dataset_id=dataset_id, state=state)
+        store.replace_columns(conn, dataset_id=dataset_id, columns=_column_records(table.columns))
+    # After the commit: readers that started before it may still be reading the old table.
+    with write_transaction(engine) as conn:
+        drop_data_table(conn, old.data_table)
+    return ImportResult(dataset_id, "replace", state.row_count, 0, old.row_count, state.row_count)
+
+
+def _load_generation(
+    conn: sa.Connection,
+    dataset_id: str,
+    version: int,
+    columns: list[ColumnSchema],
+    table: ParsedTable,
+    key: str | None,
+    *,
+    first_id: int,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None,
+) -> store.DataState:
+    """Create a new data table, fill it, check its keys and index it."""
+    name = data_table_name(dataset_id, version)
+    create_data_table(conn, name, columns)
+    count = insert_rows(
+        conn, name, columns, table.rows, first_id=first_id, now=now, progress=progress
+    )
+    if key:
+        check_keys(conn, name, key, first_id=first_id)
+    build_indexes(conn, name, columns, unique=key)
+    return store.DataState(
+        data_table=name,
+        data_version=version,
+        row_count=count,
+        ids_dense=True,
+        min_row_id=first_id,
+        data_updated_at=now,
+        row_identifier=key,
+    )
+
+
+def _change(
+    engine: sa.Engine,
+    table: ParsedTable,
+    dataset_id: str,
+    mode: str,
+    row_identifier: str | None,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
+    """Append or upsert into the current table, in place."""
+    with write_transaction(engine) as conn:
+        dataset = store.get_dataset(conn, dataset_id, for_update=True)
+        columns = _matching_columns(dataset, table.columns)
+        _, high = id_range(conn, dataset.data_table)
+        first_id = (high or 0) + 1
+        key = dataset.row_identifier
+        if mode == "append":
+            counts = append_rows(
+                conn,
+                dataset.data_table,
+                columns,
+                table.rows,
+                now=now,
+                first_id=first_id,
+                progress=progress,
+            )
+        else:
+            key = _upsert_key(conn, dataset, row_identifier)
+            counts = upsert_rows(
+                conn,
+                dataset.data_table,
+                columns,
+                table.rows,
+                key=key,
+                now=now,
+                first_id=first_id,
+                progress=progress,
+            )
+        state = _state_after(conn, dataset, counts, now, key)
+        store.update_data_state(conn, dataset_id=dataset_id, state=state)
+    return ImportResult(
+        dataset_id, mode, counts.created, counts.updated, counts.deleted, state.row_count
+    )
+
+
+def _upsert_key(conn: sa.Connection, dataset: DatasetRecord, row_identifier: str | None) -> str:
+    """The column an upsert matches rows on; declares it (with its unique index) if new."""
+    key = dataset.row_identifier
+    if key and row_identifier and row_identifier != key:
+        raise InvalidUpload(
+            f"Dataset '{dataset.id}' identifies rows by '{key}', not '{row_identifier}'"
+        )
+    if key:
+        return key
+    if not row_identifier:
+        raise InvalidUpload(
+            f"Dataset '{dataset.id}' has no row identifier: name the column that identifies rows"
+        )
+    schema = dataset.table_schema(conn.dialect.name)
+    check_key_column(schema.columns, row_identifier)
+    check_keys(conn, dataset.data_table, row_identifier, first_id=dataset.min_row_id)
+    create_key_index(conn, dataset.data_table, row_identifier)
+    return row_identifier
+
+
+def _state_after(
+    conn: sa.Connection,
+    dataset: DatasetRecord,
+    counts: WriteCounts,
+    now: dt.datetime,
+    key: str | None,
+) -> store.DataState:
+    row_count = dataset.row_count + counts.created - counts.deleted
+    low, high = id_range(conn, dataset.data_table)
+    dense = row_count == 0 or (low is not None and high is not None and high - low + 1 == row_count)
+    return store.DataState(
+        data_table=dataset.data_table,
+        data_version=dataset.data_version + 1,
+        row_count=row_count,
+        ids_dense=dense,
+        min_row_id=low if low is not None else dataset.min_row_id,
+        data_updated_at=now,
+        row_identifier=key,
+    )
+
+
+def _unused_id(conn: sa.Connection) -> str:
+    while True:
+        candidate = new_dataset_id()
+        if not store.dataset_exists(conn, candidate):
+            return candidate
+
+
+def _check_metadata(metadata: DatasetMetadata) -> None:
+    if not metadata.title.strip():
+        raise InvalidUpload("A dataset needs a title")
+    if metadata.audience not in AUDIENCES:
+        raise InvalidUpload(
+            f"Unknown audience '{metadata.audience}'; use one of {', '.join(AUDIENCES)}"
+        )
+
+
+def _schema(specs: Sequence[ColumnSpec], key: str | None) -> list[ColumnSchema]:
+    """The columns of a new table, checked: known types, no clashing or reserved names."""
+    if not specs:
+        raise InvalidUpload("The data has no columns")
+    taken = set(SYSTEM_COLUMNS.values())
+    columns = []
+    for spec in specs:
+        if spec.soda_type not in SODA_TYPES:
+            raise InvalidUpload(f"Column '{spec.field_name}' has unknown type '{spec.soda_type}'")
+        column = ColumnSchema(spec.field_name, spec.soda_type, spec.display_name, spec.description)
+        clash = taken.intersection(column.physical)
+        if not spec.field_name or clash:
+            raise InvalidUpload(
+                f"Column name '{spec.field_name}' is empty, repeated or reserved; rename it"
+            )
+        taken.update(column.physical)
+        columns.append(column)
+    if key:
+        check_key_column(columns, key)
+    return columns
+
+
+def _column_records(specs: Sequence[ColumnSpec]) -> list[ColumnRecord]:
+    return [
+        ColumnRecord(s.field_name, s.display_name or s.field_name, s.soda_type, s.description, i)
+        for i, s in enumerate(specs)
+    ]
+
+
+def _matching_columns(dataset: DatasetRecord, specs: Sequence[ColumnSpec]) -> list[ColumnSchema]:
+    """The dataset's columns in the upload's order; InvalidUpload if the upload does not fit."""
+    schema = dataset.table_schema("")
+    columns: list[ColumnSchema] = []
+    for spec in specs:
+        column = schema.column(spec.field_name)
+        if column is None:
+            raise InvalidUpload(
+                f"Column '{spec.field_name}' is not in dataset '{dataset.id}'",
+                code="soda.row.column-not-found",
+            )
+        if column.soda_type != spec.soda_type:
+            raise InvalidUpload(
+                f"Column '{spec.field_name}' is {column.soda_type} in dataset '{dataset.id}' "
+                f"but {spec.soda_type} in the upload",
+                code="soda.column.maltyped",
+            )
+        if column in columns:
+            raise InvalidUpload(f"Column '{spec.field_name}' appears twice in the upload")
+        columns.append(column)
+    if not columns:
+        raise InvalidUpload("The data has no columns")
+    return columns

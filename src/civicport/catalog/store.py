@@ -1,0 +1,195 @@
+"""Catalog rows in and out: keyword-only functions taking a Connection, returning records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from civicport.catalog.records import ColumnRecord, DatasetMetadata, DatasetRecord
+from civicport.catalog.search import search_filter, search_order
+from civicport.db.schema import dataset_columns, datasets
+from civicport.errors import NotFound
+
+
+@dataclass(frozen=True)
+class DataState:
+    """Where a dataset's current rows are and what the catalog records about them."""
+
+    data_table: str
+    data_version: int
+    row_count: int
+    ids_dense: bool
+    min_row_id: int
+    data_updated_at: dt.datetime
+    row_identifier: str | None
+
+
+@dataclass(frozen=True)
+class Facets:
+    """How many matching datasets carry each category and each tag, most frequent first."""
+
+    categories: list[tuple[str, int]]
+    tags: list[tuple[str, int]]
+
+
+def get_dataset(conn: sa.Connection, dataset_id: str, *, for_update: bool = False) -> DatasetRecord:
+    """The dataset with this id. NotFound if there is none.
+
+    `for_update` locks its row until the transaction ends (PostgreSQL; SQLite writers are
+    serialized by BEGIN IMMEDIATE already), so concurrent writes to one dataset queue up.
+    """
+    query = sa.select(datasets).where(datasets.c.id == dataset_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"Dataset '{dataset_id}' not found")
+    return _records(conn, [row])[0]
+
+
+def dataset_exists(conn: sa.Connection, dataset_id: str) -> bool:
+    query = sa.select(datasets.c.id).where(datasets.c.id == dataset_id)
+    return conn.execute(query).first() is not None
+
+
+def search_datasets(
+    conn: sa.Connection,
+    *,
+    q: str | None = None,
+    categories: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    audiences: Sequence[str] | None = ("public",),
+    ids: Sequence[str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[DatasetRecord], int]:
+    """One page of matching datasets (see catalog.search for matching and order) and the exact
+    number that match in all.
+
+    >>> page, total = search_datasets(conn, q="trash", limit=10)  # doctest: +SKIP
+    """
+    where = search_filter(
+        dialect=conn.dialect.name,
+        q=q,
+        categories=categories,
+        tags=tags,
+        audiences=audiences,
+        ids=ids,
+    )
+    total = conn.execute(sa.select(sa.func.count()).select_from(datasets).where(where)).scalar()
+    rows = conn.execute(
+        sa.select(datasets)
+        .where(where)
+        .order_by(*search_order(q))
+        .limit(max(limit, 0))
+        .offset(max(offset, 0))
+    ).all()
+    return _records(conn, rows), int(total or 0)
+
+
+def facet_counts(
+    conn: sa.Connection,
+    *,
+    audiences: Sequence[str] | None = ("public",),
+    ids: Sequence[str] | None = None,
+) -> Facets:
+    """Category and tag counts over the datasets visible under the same filters as search."""
+    where = search_filter(
+        dialect=conn.dialect.name, q=None, categories=(), tags=(), audiences=audiences, ids=ids
+    )
+    categories: Counter[str] = Counter()
+    tags: Counter[str] = Counter()
+    for category, dataset_tags in conn.execute(
+        sa.select(datasets.c.category, datasets.c.tags).where(where)
+    ):
+        if category:
+            categories[category] += 1
+        tags.update(set(dataset_tags or ()))
+    return Facets(categories=_ranked(categories), tags=_ranked(tags))
+
+
+def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0].lower()))
+
+
+def insert_dataset(
+    conn: sa.Connection,
+    *,
+    dataset_id: str,
+    metadata: DatasetMetadata,
+    state: DataState,
+    columns: Sequence[ColumnRecord],
+    now: dt.datetime,
+) -> None:
+    """Add a dataset's catalog row and its columns."""
+    values = asdict(metadata)
+    values["tags"] = list(metadata.tags)
+    conn.execute(
+        datasets.insert().values(
+            id=dataset_id,
+            **values,
+            **asdict(state),
+            created_at=now,
+            metadata_updated_at=now,
+        )
+    )
+    _insert_columns(conn, dataset_id, columns)
+
+
+def update_data_state(conn: sa.Connection, *, dataset_id: str, state: DataState) -> None:
+    """Point the dataset at its current rows after a write (the commit makes it visible)."""
+    conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(**asdict(state)))
+
+
+def replace_columns(
+    conn: sa.Connection, *, dataset_id: str, columns: Sequence[ColumnRecord]
+) -> None:
+    """Record a new column list (a replace may change the schema)."""
+    conn.execute(dataset_columns.delete().where(dataset_columns.c.dataset_id == dataset_id))
+    _insert_columns(conn, dataset_id, columns)
+
+
+def _insert_columns(conn: sa.Connection, dataset_id: str, columns: Sequence[ColumnRecord]) -> None:
+    conn.execute(
+        dataset_columns.insert(),
+        [{"dataset_id": dataset_id, **asdict(column)} for column in columns],
+    )
+
+
+def _records(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[DatasetRecord]:
+    """Dataset rows → records, fetching all their columns in one query."""
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    by_dataset: dict[str, list[ColumnRecord]] = {i: [] for i in ids}
+    for c in conn.execute(
+        sa.select(dataset_columns)
+        .where(dataset_columns.c.dataset_id.in_(ids))
+        .order_by(dataset_columns.c.dataset_id, dataset_columns.c.position)
+    ):
+        by_dataset[c.dataset_id].append(
+            ColumnRecord(c.field_name, c.display_name, c.soda_type, c.description, c.position)
+        )
+    return [_record(row, tuple(by_dataset[row.id])) for row in rows]
+
+
+def _record(row: sa.Row[Any], columns: tuple[ColumnRecord, ...]) -> DatasetRecord:
+    values = row._asdict()
+    values["tags"] = tuple(values["tags"] or ())
+    values["custom_fields"] = dict(values["custom_fields"] or {})
+    values["ids_dense"] = bool(values["ids_dense"])
+    for name in ("created_at", "metadata_updated_at", "data_updated_at"):
+        values[name] = _utc(values[name])
+    return DatasetRecord(**values, columns=columns)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back the naive UTC value we stored; PostgreSQL an aware one in its timezone.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

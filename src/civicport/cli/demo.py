@@ -1,0 +1,25 @@
+"""`civicport demo`: a portal with real sample data, in one command."""
+
+from __future__ import annotations
+
+from civicport.cli.output import err_console, reporting_errors, row_progress
+from civicport.cli.serve import HOST_OPTION, PORT_OPTION, run_server
+from civicport.config import load_settings
+from civicport.demo.setup import setup_demo
+
+
+def demo_command(host: str = HOST_OPTION, port: int = PORT_OPTION) -> None:
+    """Publish the bundled sample datasets into $CIVICPORT_HOME (first run only), then serve.
+
+    Example: civicport demo --port 8080
+    """
+    settings = load_settings()
+    err_console.print(f"Setting up the sample portal in {settings.home.resolve()}", highlight=False)
+    with reporting_errors():
+        outcomes = setup_demo(settings, progress=row_progress)
+    for outcome in outcomes:
+        state = "imported" if outcome.result else "already there"
+        err_console.print(
+            f"  {outcome.dataset.id}  {outcome.dataset.metadata.title} ({state})", highlight=False
+        )
+    run_server(settings, host=host, port=port)

@@ -1,0 +1,138 @@
+"""`civicport import`: load a file into a new or existing dataset and print its id."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.filesize import decimal
+
+from civicport.catalog.records import AUDIENCES, DatasetMetadata
+from civicport.catalog.service import MODES, ImportResult, import_file
+from civicport.cli.output import err_console, fail, reporting_errors, row_progress
+from civicport.config import load_settings
+from civicport.db.engine import make_engine
+from civicport.db.migrate import upgrade
+
+# Typer shows and checks choices from an Enum; built from the catalog's own lists so the CLI
+# cannot drift from what the service accepts.
+Audience = StrEnum("Audience", {name: name for name in AUDIENCES})
+Mode = StrEnum("Mode", {name: name for name in MODES})
+
+
+def import_command(
+    path: Path = typer.Argument(
+        ...,
+        help="CSV/TSV, XLSX, JSON (an array of row objects), GeoJSON or zipped shapefile.",
+        show_default=False,
+    ),
+    title: str | None = typer.Option(
+        None, "--title", help="Title of the new dataset (required with --mode create)."
+    ),
+    dataset_id: str | None = typer.Option(
+        None,
+        "--id",
+        help="Dataset id (xxxx-xxxx): chosen for a new dataset, required for the other modes.",
+    ),
+    description: str = typer.Option("", "--description", help="Description (Markdown)."),
+    category: str | None = typer.Option(None, "--category", help="Catalog category."),
+    tags: list[str] = typer.Option([], "--tag", help="A tag; repeat for more."),
+    audience: Audience = typer.Option(
+        Audience("private"), "--audience", help="Who may see a new dataset."
+    ),
+    row_id: str | None = typer.Option(
+        None, "--row-id", help="Column whose values identify rows (needed by upsert)."
+    ),
+    types: list[str] = typer.Option(
+        [],
+        "--type",
+        metavar="COLUMN=SODA_TYPE",
+        help="Declare one column's type instead of inferring it (text, number, checkbox, "
+        "floating_timestamp, point, …); repeat for more.",
+    ),
+    mode: Mode = typer.Option(
+        Mode("create"),
+        "--mode",
+        help="create a dataset, or replace, append to or upsert into the one named by --id.",
+    ),
+) -> None:
+    """Import PATH as a dataset and print the dataset's id.
+
+    Example: civicport import permits.csv --title "Building permits" --tag permits --row-id permit
+    """
+    if mode == "create" and not (title and title.strip()):
+        raise typer.BadParameter("a new dataset needs a title", param_hint="--title")
+    if mode != "create" and not dataset_id:
+        raise typer.BadParameter(f"--mode {mode.value} needs the dataset's id", param_hint="--id")
+    with reporting_errors():
+        overrides = parse_type_overrides(types)
+        if not path.is_file():
+            fail(f"No such file: {path}")
+        metadata = DatasetMetadata(
+            title=(title or "").strip(),
+            description=description,
+            category=category,
+            tags=tuple(tags),
+            audience=audience.value,
+        )
+        result = _run_import(path, metadata, dataset_id, mode.value, row_id, overrides)
+    err_console.print(_summary(result), highlight=False, soft_wrap=True)
+    typer.echo(result.dataset_id)
+
+
+def parse_type_overrides(values: list[str]) -> dict[str, str]:
+    """`["zip=text", "location=point"]` → `{"zip": "text", "location": "point"}`.
+
+    Raises InvalidUpload (via fail) when an item is not COLUMN=SODA_TYPE.
+    """
+    overrides: dict[str, str] = {}
+    for value in values:
+        column, sep, soda_type = value.rpartition("=")
+        if not sep or not column.strip() or not soda_type.strip():
+            fail(f"--type '{value}' is not COLUMN=SODA_TYPE, for example --type zip_code=text")
+        overrides[column.strip()] = soda_type.strip()
+    return overrides
+
+
+def _run_import(
+    path: Path,
+    metadata: DatasetMetadata,
+    dataset_id: str | None,
+    mode: str,
+    row_id: str | None,
+    overrides: dict[str, str],
+) -> ImportResult:
+    engine = make_engine(load_settings())
+    try:
+        upgrade(engine)
+        with row_progress(f"{path.name} ({decimal(path.stat().st_size)})") as progress:
+            return import_file(
+                engine,
+                path,
+                metadata=metadata if mode == "create" else None,
+                dataset_id=dataset_id,
+                mode=mode,
+                row_identifier=row_id,
+                type_overrides=overrides or None,
+                progress=progress,
+            )
+    finally:
+        engine.dispose()
+
+
+def _summary(result: ImportResult) -> str:
+    changes = ", ".join(
+        f"{count:,} {what}"
+        for count, what in (
+            (result.rows_created, "created"),
+            (result.rows_updated, "updated"),
+            (result.rows_deleted, "deleted"),
+        )
+        if count
+    )
+    done = {"create": "Created", "replace": "Replaced", "append": "Appended to"}
+    return (
+        f"[green]{done.get(result.mode, 'Upserted into')}[/green] {result.dataset_id}: "
+        f"{changes or 'no changes'}; {result.row_count:,} rows now."
+    )

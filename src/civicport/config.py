@@ -1,0 +1,72 @@
+"""Settings: declared once here, read from CIVICPORT_* environment variables and civicport.toml.
+
+Each setting has a type, a default and a description; docs/configuration.md lists them all and a
+test checks that it does.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Everything the portal can be told. Frozen: build a new one to change a value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    home: Path = Field(
+        default=Path("civicport-data"),
+        description="Folder for the SQLite database, uploaded files and exports.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata and data store; "
+        "defaults to SQLite at $CIVICPORT_HOME/civicport.db. "
+        "Use postgresql+psycopg://user@host/db for PostgreSQL.",
+    )
+    site_name: str = Field(default="civicport", description="The portal's name, shown in pages.")
+    max_query_length: int = Field(
+        default=200_000, description="Longest SoQL text (characters) a request may carry."
+    )
+    max_upload_bytes: int = Field(
+        default=2_000_000_000, description="Largest file `civicport import` accepts, in bytes."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'civicport.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.home / "files"
+
+
+ENV_PREFIX = "CIVICPORT_"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, toml_path: Path | None = None, **overrides: object
+) -> Settings:
+    """Settings from civicport.toml (if present), then CIVICPORT_* variables, then overrides.
+
+    >>> load_settings({"CIVICPORT_HOME": "/tmp/x"}).home
+    PosixPath('/tmp/x')
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    toml_path = toml_path or Path(environ.get(f"{ENV_PREFIX}CONFIG", "civicport.toml"))
+    if toml_path.is_file():
+        values.update(tomllib.loads(toml_path.read_text(encoding="utf-8")))
+    for name in Settings.model_fields:
+        env_value = environ.get(ENV_PREFIX + name.upper())
+        if env_value is not None:
+            values[name] = env_value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

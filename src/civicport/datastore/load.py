@@ -1,0 +1,207 @@
+"""Bulk loading: make a data table, stream rows into it in batches, then index it.
+
+Rows are never materialized: they are converted and sent in batches of BATCH_ROWS (SQLite:
+executemany on the driver cursor; PostgreSQL: COPY). Indexes and the full-text index are built
+after the load, which is several times faster than maintaining them row by row. Everything here
+runs inside the caller's transaction (see transactions.py), so a failure undoes all of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
+from typing import Any
+
+import sqlalchemy as sa
+
+from civicport.datastore.convert import batch_converter
+from civicport.datastore.fulltext import (
+    fts_table_name,
+    pg_index_statement,
+    sqlite_index_statements,
+)
+from civicport.datastore.tables import ColumnSchema, build_table
+from civicport.datastore.types import format_fixed
+
+BATCH_ROWS = 10_000
+# Text columns whose sampled values average fewer characters than this get a b-tree index:
+# they are the codes and names people filter and sort on; long prose is served by `$q`.
+SHORT_TEXT_CHARS = 40
+TEXT_SAMPLE_ROWS = 10_000
+INDEXED_TYPES = frozenset(
+    {"number", "double", "checkbox", "floating_timestamp", "fixed_timestamp", "point"}
+)
+# Types whose Python value (as readers yield it) is already the stored value.
+_PASSTHROUGH = {
+    "sqlite": {"text", "url", "double"},
+    "postgresql": {"text", "url", "double", "number"},
+}
+
+Progress = Callable[[int], None]
+
+
+def q(name: str) -> str:
+    """A SQL identifier, double-quoted (both dialects)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def system_timestamp(now: dt.datetime, dialect: str) -> Any:
+    """`_created_at`/`_updated_at` as stored: fixed-format UTC text on SQLite, timestamptz on PG."""
+    return now if dialect == "postgresql" else format_fixed(now)
+
+
+def create_data_table(conn: sa.Connection, name: str, columns: Sequence[ColumnSchema]) -> sa.Table:
+    """Create the physical table for `columns` (system columns included) and return it."""
+    table = build_table(name, columns, conn.dialect.name)
+    table.create(conn)
+    return table
+
+
+def drop_data_table(conn: sa.Connection, name: str) -> None:
+    """Drop a data table and its full-text index (triggers and PostgreSQL's go with the table)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(fts_table_name(name))}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
+
+
+def insert_rows(
+    conn: sa.Connection,
+    table_name: str,
+    columns: Sequence[ColumnSchema],
+    rows: Iterable[Sequence[Any]],
+    *,
+    first_id: int,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> int:
+    """Insert `rows` (tuples in `columns` order, reader values) with ids first_id, first_id+1, ….
+
+    Returns how many rows were inserted. Columns of the table not in `columns` are left NULL.
+    """
+    dialect = conn.dialect.name
+    stamp = system_timestamp(now, dialect)
+    names = ["_id", "_created_at", "_updated_at"] + [p for c in columns for p in c.physical]
+    convert = batch_converter(columns, dialect)
+    write = _copy_batches if dialect == "postgresql" else _executemany_batches
+
+    def prepared() -> Iterator[list[tuple[Any, ...]]]:
+        next_id = first_id
+        for batch in _batches(rows):
+            ids = range(next_id, next_id + len(batch))
+            next_id += len(batch)
+            yield list(zip(ids, repeat(stamp), repeat(stamp), *convert(batch)))
+
+    return write(conn, table_name, names, prepared(), progress)
+
+
+def _executemany_batches(
+    conn: sa.Connection,
+    table_name: str,
+    names: list[str],
+    batches: Iterable[list[tuple[Any, ...]]],
+    progress: Progress | None,
+) -> int:
+    sql = (
+        f"INSERT INTO {q(table_name)} ({', '.join(q(n) for n in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    # The driver cursor skips SQLAlchemy's per-row parameter processing: several times faster.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    total = 0
+    try:
+        for batch in batches:
+            cursor.executemany(sql, batch)
+            total += len(batch)
+            if progress:
+                progress(total)
+    finally:
+        cursor.close()
+    return total
+
+
+def _copy_batches(
+    conn: sa.Connection,
+    table_name: str,
+    names: list[str],
+    batches: Iterable[list[tuple[Any, ...]]],
+    progress: Progress | None,
+) -> int:
+    sql = f"COPY {q(table_name)} ({', '.join(q(n) for n in names)}) FROM STDIN"
+    total = 0
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(sql) as copy:
+        for batch in batches:
+            for row in batch:
+                copy.write_row(row)
+            total += len(batch)
+            if progress:
+                progress(total)
+    return total
+
+
+def _batches(rows: Iterable[Sequence[Any]]) -> Iterator[list[Sequence[Any]]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, BATCH_ROWS)):
+        yield batch
+
+
+def build_indexes(
+    conn: sa.Connection,
+    table_name: str,
+    columns: Sequence[ColumnSchema],
+    *,
+    unique: str | None = None,
+) -> None:
+    """Index a freshly loaded table: b-trees on the columns filters and sorts hit, a unique
+    index on the row identifier `unique` (if any), and the full-text index of its text columns.
+
+    A duplicate row-identifier value makes the unique index fail with IntegrityError; callers
+    check for duplicates first (see writes.find_duplicate_key) to report them by row.
+    """
+    dialect = conn.dialect.name
+    for position, column in enumerate(columns):
+        if column.field_name == unique:
+            create_key_index(conn, table_name, unique)
+        elif _wants_index(conn, table_name, column):
+            # A point is filtered by box/circle: latitude narrows it down well enough.
+            physical = column.physical[-1]
+            conn.exec_driver_sql(
+                f"CREATE INDEX {q(f'{table_name}_ix{position}')} ON {q(table_name)} ({q(physical)})"
+            )
+    searchable = text_columns(columns)
+    if searchable:
+        if dialect == "postgresql":
+            conn.exec_driver_sql(pg_index_statement(table_name, searchable))
+        else:
+            for statement in sqlite_index_statements(table_name, searchable):
+                conn.exec_driver_sql(statement)
+    if dialect == "postgresql":
+        # Autovacuum would get there eventually; the first queries should not plan blind.
+        conn.exec_driver_sql(f"ANALYZE {q(table_name)}")
+
+
+def create_key_index(conn: sa.Connection, table_name: str, key: str) -> None:
+    """The unique index on the row-identifier column that upserts match rows on."""
+    conn.exec_driver_sql(
+        f"CREATE UNIQUE INDEX {q(table_name + '_key')} ON {q(table_name)} ({q(key)})"
+    )
+
+
+def _wants_index(conn: sa.Connection, table_name: str, column: ColumnSchema) -> bool:
+    if column.soda_type in INDEXED_TYPES:
+        return True
+    if column.soda_type != "text":
+        return False
+    name = q(column.field_name)
+    average = conn.exec_driver_sql(
+        f"SELECT avg(length({name})) FROM "
+        f"(SELECT {name} FROM {q(table_name)} WHERE {name} IS NOT NULL LIMIT {TEXT_SAMPLE_ROWS}) s"
+    ).scalar()
+    return average is not None and float(average) < SHORT_TEXT_CHARS
+
+
+def text_columns(columns: Sequence[ColumnSchema]) -> list[str]:
+    """Field names the full-text index covers."""
+    return [c.field_name for c in columns if c.soda_type == "text"]

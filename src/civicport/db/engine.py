@@ -1,0 +1,75 @@
+"""The one place engines are made: SQLite (WAL, busy timeout, foreign keys) or PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from civicport.config import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = sa.make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=16,
+        max_overflow=16,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        # SQLAlchemy's pysqlite driver opens transactions lazily itself; WAL lets readers see
+        # the last committed version while a load writes the next one.
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        dbapi_conn.execute("PRAGMA cache_size=-65536")
+        dbapi_conn.execute("PRAGMA mmap_size=1073741824")
+        dbapi_conn.execute("PRAGMA temp_store=MEMORY")
+        register_sqlite_functions(dbapi_conn)
+
+    return engine
+
+
+def register_sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
+    """Math functions SoQL needs that not every SQLite build carries."""
+    for name, fn in {
+        "sin": math.sin,
+        "cos": math.cos,
+        "asin": math.asin,
+        "sqrt": math.sqrt,
+        "radians": math.radians,
+        "ln": math.log,
+    }.items():
+        dbapi_conn.create_function(f"cp_{name}", 1, _null_safe(fn), deterministic=True)
+    dbapi_conn.create_function("cp_power", 2, _null_safe(math.pow), deterministic=True)
+
+
+def _null_safe(fn):  # type: ignore[no-untyped-def]
+    def call(*args):  # type: ignore[no-untyped-def]
+        if any(a is None for a in args):
+            return None
+        try:
+            return fn(*args)
+        except (ValueError, OverflowError):
+            return None
+
+    return call
+
+
+def dialect_name(engine_or_conn: Engine | sa.Connection) -> str:
+    """'sqlite' or 'postgresql'."""
+    return engine_or_conn.dialect.name

@@ -1,0 +1,79 @@
+"""System tables (SQLAlchemy Core). Every change here needs an Alembic migration.
+
+The dataset record follows DCAT-US 1.1 so federation is a mapping, not a migration:
+title → dct:title, description → dct:description, tags → dcat:keyword, department/publisher →
+dct:publisher, contact_* → dcat:contactPoint, license → dct:license, audience → accessLevel,
+update_frequency → dct:accrualPeriodicity, spatial / temporal → dct:spatial / dct:temporal,
+source_link → dcat:landingPage of the original, created_at / metadata_updated_at → dct:issued /
+dct:modified.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.String(9), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("category", sa.Text),
+    sa.Column("tags", sa.JSON, nullable=False, default=list),
+    sa.Column("department", sa.Text),
+    sa.Column("publisher", sa.Text),
+    sa.Column("contact_name", sa.Text),
+    sa.Column("contact_email", sa.Text),
+    sa.Column("license_id", sa.Text),
+    sa.Column("license_name", sa.Text),
+    sa.Column("license_url", sa.Text),
+    # public | internal | private
+    sa.Column("audience", sa.String(16), nullable=False, server_default="private"),
+    sa.Column("update_frequency", sa.Text),
+    sa.Column("spatial", sa.Text),
+    sa.Column("temporal", sa.Text),
+    sa.Column("source_link", sa.Text),
+    sa.Column("attribution", sa.Text),
+    sa.Column("attribution_link", sa.Text),
+    sa.Column("custom_fields", sa.JSON, nullable=False, default=dict),
+    # Field name of the column whose values identify a row for upserts, or NULL.
+    sa.Column("row_identifier", sa.Text),
+    # Physical table holding the current rows; swapped atomically by a replace.
+    sa.Column("data_table", sa.Text, nullable=False),
+    # Bumped by every data change; ETags and caches key on it.
+    sa.Column("data_version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("row_count", sa.BigInteger, nullable=False, server_default="0"),
+    # True while the current rows' system ids are exactly min_row_id..min_row_id+row_count-1,
+    # which lets `$order=:id&$offset=N` seek straight to the page.
+    sa.Column("ids_dense", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("min_row_id", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column("view_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("metadata_updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("data_updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+dataset_columns = sa.Table(
+    "dataset_columns",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.String(9),
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("field_name", sa.Text, primary_key=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("soda_type", sa.String(32), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("position", sa.Integer, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Sample datasets for `civicport demo`: real city data bundled with the package."""

@@ -1,0 +1,62 @@
+"""Shared fixtures: real storage on both backends.
+
+Every test that takes `engine` (or anything built on it) runs on a fresh SQLite file and, when
+CIVICPORT_TEST_DATABASE_URL points at a PostgreSQL server, on a throwaway PostgreSQL database
+created for this run and dropped at its end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from civicport.config import Settings
+from civicport.db.engine import make_engine
+from civicport.db.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("CIVICPORT_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_ADMIN_URL else [])
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str | None]:
+    """A throwaway PostgreSQL database for this test run (or None without a server)."""
+    if not PG_ADMIN_URL:
+        yield None
+        return
+    name = f"civicport_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, pg_database_url: str | None) -> Settings:
+    database_url = pg_database_url if backend == "postgresql" else None
+    return Settings(home=tmp_path / "home", database_url=database_url)
+
+
+@pytest.fixture
+def engine(settings: Settings, backend: str) -> Iterator[sa.Engine]:
+    """A migrated, empty database; PostgreSQL's is wiped after each test."""
+    engine = make_engine(settings)
+    upgrade(engine)
+    yield engine
+    if backend == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
