@@ -56,7 +56,7 @@ serve() {
 
 load() {
   # shellcheck disable=SC2086  # LOAD_ARGS is a list of words by design
-  "$DIR/venv/bin/python" "$SHARED/bench/load.py" "http://127.0.0.1:$PORT" --column soda_path \
+  SHARED=$SHARED "$DIR/venv/bin/python" "$HERE/load_verified.py" "http://127.0.0.1:$PORT" --column soda_path \
     --var "dataset_id=$DATASET_ID" --server-pid "$(cat "$DIR/civicport.pid")" \
     --verify-db "$DIR/service_requests.db" --json "$DIR/results_civicport.json" ${LOAD_ARGS:-} \
     | tee "$LOGS/civicport_load.txt"

@@ -31,7 +31,9 @@ class Settings(BaseModel):
     )
     site_name: str = Field(default="civicport", description="The portal's name, shown in pages.")
     max_query_length: int = Field(
-        default=200_000, description="Longest SoQL text (characters) a request may carry."
+        default=60_000,
+        description="Longest query string (characters) a request may carry; "
+        "the HTTP server refuses URLs over 64 KiB before this check.",
     )
     max_upload_bytes: int = Field(
         default=2_000_000_000, description="Largest file `civicport import` accepts, in bytes."

@@ -304,3 +304,16 @@ def test_offset_seek_only_when_ids_are_dense():
     filtered = compile_query(SodaParams(where="a > 1", offset="500"), dense)
     assert "OFFSET" in filtered.sql
     assert "OFFSET" in compile_query(SodaParams(offset="500"), SCHEMA).sql
+
+
+def test_sqlite_groups_by_scan_when_the_group_index_cannot_cover_the_query():
+    covered = compile_query(SodaParams(select="name, count(*)", group="name"), SCHEMA)
+    assert 'GROUP BY t."name"' in covered.sql
+    needs_rows = compile_query(
+        SodaParams(select="name, avg(magnitude)", where="a > 1", group="name"), SCHEMA
+    )
+    assert 'GROUP BY +(t."name")' in needs_rows.sql
+    pg = TableSchema("t1", SCHEMA.columns, "postgresql")
+    assert (
+        "+(" not in compile_query(SodaParams(select="name, avg(magnitude)", group="name"), pg).sql
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 import uvicorn
 
+from civicport.api.http_protocol import SodaHttpToolsProtocol
 from civicport.cli.output import err_console, reporting_errors
 from civicport.config import Settings, load_settings
 from civicport.db.engine import make_engine
@@ -53,4 +54,5 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
         port=port,
         workers=workers,
         log_level="info",
+        http=SodaHttpToolsProtocol,
     )
