@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
 
+from civicport.datastore.types import GEOMETRY_TYPES, SODA_TYPES
 from civicport.errors import InvalidUpload
 from civicport.ingest.values import CONVERTERS, INFER, LENIENT, BadValue, location_addresses
 
@@ -30,12 +31,7 @@ CANDIDATES = (
     "number",
     "floating_timestamp",
     "fixed_timestamp",
-    "point",
-    "multipoint",
-    "line",
-    "multiline",
-    "polygon",
-    "multipolygon",
+    *(t for t in SODA_TYPES if t in GEOMETRY_TYPES),
     "url",
 )
 CHUNK_CELLS = 1 << 18

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from civicport.api.renderers.cells import CSV_ENCODERS, Cell, Encoder, OutputColumnLike, plan
+from civicport.api.renderers.framing import frame
 
-CHUNK_BYTES = 256 * 1024
 BOM = "\ufeff".encode()
 # Types whose encoded text never holds a double quote, so quoting needs no escaping.
 QUOTE_FREE_TYPES = frozenset(
@@ -38,20 +38,8 @@ def render_csv(
     cells = plan(columns, encoders)
     names = header if header is not None else [c.name for c in cells]
     head = (",".join(quote(n) for n in names) + "\n").encode()
-    pending = [BOM + head if bom else head]
-    size = 0
-    for batch in batches:
-        if not batch:
-            continue
-        chunk = _batch_text(cells, batch).encode()
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= CHUNK_BYTES:
-            yield b"".join(pending)
-            pending = []
-            size = 0
-    if pending:
-        yield b"".join(pending)
+    lines = ([_batch_text(cells, batch).encode()] for batch in batches if batch)
+    return frame(lines, open_=BOM + head if bom else head, sep=b"", close=b"")
 
 
 def _batch_text(cells: Sequence[Cell], batch: Sequence[Row]) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from civicport.api.renderers.cells import JSON_ENCODERS, Cell, OutputColumnLike, plan
-from civicport.api.renderers.json import frame, object_builder
+from civicport.api.renderers.framing import frame
+from civicport.api.renderers.json import object_builder
 from civicport.datastore.types import GEOMETRY_TYPES
 
 Row = Sequence[Any]

@@ -8,8 +8,7 @@ from typing import Any
 import orjson
 
 from civicport.api.renderers.cells import JSON_ENCODERS, Cell, OutputColumnLike, plan
-
-CHUNK_BYTES = 256 * 1024
+from civicport.api.renderers.framing import frame
 
 Row = Sequence[Any]
 RowObject = dict[str, Any]
@@ -32,30 +31,6 @@ def object_builder(
         return out
 
     return build
-
-
-def frame(
-    items: Iterable[Sequence[bytes]], *, open_: bytes, sep: bytes, close: bytes
-) -> Iterator[bytes]:
-    """Join batches of encoded items as open_ item (sep item)* close, in ~CHUNK_BYTES chunks."""
-    parts = [open_]
-    size = 0
-    first = True
-    for batch in items:
-        if not batch:
-            continue
-        body = sep.join(batch)
-        if not first:
-            parts.append(sep)
-        first = False
-        parts.append(body)
-        size += len(body)
-        if size >= CHUNK_BYTES:
-            yield b"".join(parts)
-            parts = []
-            size = 0
-    parts.append(close)
-    yield b"".join(parts)
 
 
 def render_json(
