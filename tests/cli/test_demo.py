@@ -61,6 +61,8 @@ def test_setup_demo_imports_each_dataset_once(settings, engine):
             record = get_dataset(conn, dataset_id)
             assert (record.row_count, record.audience) == (rows, "public")
         versions = {i: get_dataset(conn, i).data_version for i in EXPECTED_ROWS}
+        crash_types = {c.field_name: c.soda_type for c in get_dataset(conn, "crsh-hfd1").columns}
+        assert crash_types["location"] == "point"  # the Hartford point layer maps
 
     second = setup_demo(settings)
 
@@ -76,4 +78,4 @@ def test_descriptions_are_unwrapped_but_keep_their_blocks():
     assert first.startswith("Motor-vehicle crashes in Hartford")
     assert "\n" not in first
     assert table.splitlines()[0] == "| column | meaning |"
-    assert len(table.splitlines()) == 11
+    assert len(table.splitlines()) == 12

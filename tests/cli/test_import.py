@@ -218,3 +218,48 @@ def test_unreachable_database_is_reported_without_traceback(cases_csv, tmp_path)
     result = CliRunner().invoke(app, ["import", str(cases_csv), "--title", "T"], env=env)
 
     assert "Cannot use the database" in failure(result)
+
+
+CRASHES = "id,lat,lng,kind\n1,41.7658,-72.6734,A\n2,,-72.68,O\n3,141.2,-72.6,K\n"
+
+
+def test_point_built_from_latitude_and_longitude_columns(cli, tmp_path, dataset, engine):
+    path = write(tmp_path, "crashes.csv", CRASHES)
+    result = cli(
+        "import", path, "--title", "Crashes", "--point", "Location=lat,lng", "--row-id", "id"
+    )
+
+    assert result.exit_code == 0, result.output
+    record = dataset(result.stdout.strip())
+    assert [(c.field_name, c.soda_type) for c in record.columns][-1] == ("location", "point")
+    rows = rows_of(engine, record)
+    assert (rows[0]["location__lon"], rows[0]["location__lat"]) == (-72.6734, 41.7658)
+    # A missing or impossible coordinate gives no point; the numbers themselves are kept.
+    assert rows[1]["location__lat"] is None
+    assert rows[2]["location__lat"] is None
+    assert float(rows[2]["lat"]) == 141.2
+
+    more = write(tmp_path, "more.csv", "id,lat,lng,kind\n4,41.77,-72.69,O\n")
+    appended = cli(
+        "import", more, "--mode", "append", "--id", record.id, "--point", "Location=lat,lng"
+    )
+    assert appended.exit_code == 0, appended.output
+    assert rows_of(engine, dataset(record.id))[-1]["location__lat"] == 41.77
+
+
+@pytest.mark.parametrize(
+    ("point", "expected"),
+    [
+        ("Location", "NAME=LATITUDE,LONGITUDE"),
+        ("Location=lat", "NAME=LATITUDE,LONGITUDE"),
+        ("Location=latitude,lng", "no column 'latitude'"),
+        ("Location=kind,lng", "not numbers"),
+    ],
+)
+def test_bad_point_is_refused_and_creates_nothing(cli, tmp_path, point, expected, dataset_count):
+    path = write(tmp_path, "crashes.csv", CRASHES)
+
+    message = failure(cli("import", path, "--title", "Crashes", "--point", point))
+
+    assert expected in message
+    assert dataset_count() == 0

@@ -37,6 +37,7 @@ from civicport.datastore.writes import (
     upsert_rows,
 )
 from civicport.errors import Conflict, InvalidUpload
+from civicport.ingest.points import PointSource, add_points, point_field_name
 from civicport.ingest.records import ColumnSpec, ParsedTable
 
 MODES = ("create", "replace", "append", "upsert")
@@ -63,12 +64,14 @@ def import_file(
     mode: str = "create",
     row_identifier: str | None = None,
     type_overrides: Mapping[str, str] | None = None,
+    points: Sequence[PointSource] = (),
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Read a file (CSV, XLSX, JSON, GeoJSON, zipped shapefile) and import it; see import_table.
 
     When adding to an existing dataset (append, upsert) the file's columns are read as the
-    dataset's types, so '00123' stays text if the column is text.
+    dataset's types, so '00123' stays text if the column is text. `points` adds point columns
+    built from latitude and longitude columns (see ingest.points).
 
     >>> import_file(engine, Path("permits.csv"), metadata=DatasetMetadata(title="Permits"))
     ... # doctest: +SKIP
@@ -81,8 +84,12 @@ def import_file(
     if mode in ("append", "upsert") and dataset_id:
         with engine.connect() as conn:
             existing = store.get_dataset(conn, dataset_id)
-        overrides = {c.field_name: c.soda_type for c in existing.columns} | overrides
-    table = read_file(path, type_overrides=overrides or None)
+        derived = {point_field_name(p) for p in points}
+        existing_types = {
+            c.field_name: c.soda_type for c in existing.columns if c.field_name not in derived
+        }
+        overrides = existing_types | overrides
+    table = add_points(read_file(path, type_overrides=overrides or None), points)
     return import_table(
         engine,
         table,

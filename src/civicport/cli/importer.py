@@ -14,6 +14,7 @@ from civicport.cli.output import err_console, fail, reporting_errors, row_progre
 from civicport.config import load_settings
 from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
+from civicport.ingest.points import PointSource
 
 # Typer shows and checks choices from an Enum; built from the catalog's own lists so the CLI
 # cannot drift from what the service accepts.
@@ -51,6 +52,13 @@ def import_command(
         help="Declare one column's type instead of inferring it (text, number, checkbox, "
         "floating_timestamp, point, …); repeat for more.",
     ),
+    points: list[str] = typer.Option(
+        [],
+        "--point",
+        metavar="NAME=LATITUDE,LONGITUDE",
+        help="Add a point column NAME built from two number columns, e.g. "
+        "--point location=lat,lng; repeat for more.",
+    ),
     mode: Mode = typer.Option(
         Mode("create"),
         "--mode",
@@ -67,6 +75,7 @@ def import_command(
         raise typer.BadParameter(f"--mode {mode.value} needs the dataset's id", param_hint="--id")
     with reporting_errors():
         overrides = parse_type_overrides(types)
+        point_sources = parse_points(points)
         if not path.is_file():
             fail(f"No such file: {path}")
         metadata = DatasetMetadata(
@@ -76,7 +85,9 @@ def import_command(
             tags=tuple(tags),
             audience=audience.value,
         )
-        result = _run_import(path, metadata, dataset_id, mode.value, row_id, overrides)
+        result = _run_import(
+            path, metadata, dataset_id, mode.value, row_id, overrides, point_sources
+        )
     err_console.print(_summary(result), highlight=False, soft_wrap=True)
     typer.echo(result.dataset_id)
 
@@ -95,6 +106,21 @@ def parse_type_overrides(values: list[str]) -> dict[str, str]:
     return overrides
 
 
+def parse_points(values: list[str]) -> list[PointSource]:
+    """`["location=lat,lng"]` → `[PointSource("location", "lat", "lng")]`."""
+    sources = []
+    for value in values:
+        name, sep, pair = value.partition("=")
+        latitude, comma, longitude = pair.partition(",")
+        if not (sep and comma and name.strip() and latitude.strip() and longitude.strip()):
+            fail(
+                f"--point '{value}' is not NAME=LATITUDE,LONGITUDE, "
+                "for example --point location=lat,lng"
+            )
+        sources.append(PointSource(name.strip(), latitude.strip(), longitude.strip()))
+    return sources
+
+
 def _run_import(
     path: Path,
     metadata: DatasetMetadata,
@@ -102,6 +128,7 @@ def _run_import(
     mode: str,
     row_id: str | None,
     overrides: dict[str, str],
+    points: list[PointSource],
 ) -> ImportResult:
     engine = make_engine(load_settings())
     try:
@@ -115,6 +142,7 @@ def _run_import(
                 mode=mode,
                 row_identifier=row_id,
                 type_overrides=overrides or None,
+                points=points,
                 progress=progress,
             )
     finally:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from civicport.catalog.records import DatasetMetadata
+from civicport.ingest.points import PointSource
 
 # Catalog keys that are not dataset metadata.
-_IMPORT_KEYS = {"id", "file", "row_identifier", "types"}
+_IMPORT_KEYS = {"id", "file", "row_identifier", "types", "points"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class DemoDataset:
     metadata: DatasetMetadata
     row_identifier: str | None = None
     types: dict[str, str] = field(default_factory=dict)
+    points: tuple[PointSource, ...] = ()
 
 
 def data_dir() -> Path:
@@ -54,6 +56,7 @@ def _dataset(entry: dict[str, Any], folder: Path) -> DemoDataset:
         metadata=DatasetMetadata(**values),
         row_identifier=entry.get("row_identifier"),
         types=dict(entry.get("types", {})),
+        points=tuple(PointSource(**point) for point in entry.get("points", ())),
     )
 
 

@@ -60,5 +60,6 @@ def _import(
             dataset_id=dataset.id,
             row_identifier=dataset.row_identifier,
             type_overrides=dataset.types or None,
+            points=dataset.points,
             progress=report,
         )
