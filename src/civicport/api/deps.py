@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 
 from civicport.catalog.ids import is_dataset_id
 from civicport.catalog.records import DatasetRecord
-from civicport.catalog.store import get_dataset
+from civicport.catalog.store import dataset_stamp, get_dataset
 from civicport.config import Settings
 from civicport.errors import NotFound
 
@@ -70,7 +70,7 @@ class _RecordCache:
         self._lock = threading.Lock()
 
     def get(self, conn: sa.Connection, dataset_id: str) -> DatasetRecord | None:
-        stamp = _stamp(conn, dataset_id)
+        stamp = dataset_stamp(conn, dataset_id)
         if stamp is None:
             return None
         with self._lock:
@@ -87,17 +87,6 @@ class _RecordCache:
                 entries.clear()
             entries[dataset_id] = (stamp, record)
         return record
-
-
-_STAMP_SQL = {
-    "sqlite": "SELECT data_version, metadata_updated_at, audience FROM datasets WHERE id = ?",
-    "postgresql": "SELECT data_version, metadata_updated_at, audience FROM datasets WHERE id = %s",
-}
-
-
-def _stamp(conn: sa.Connection, dataset_id: str) -> tuple[Any, ...] | None:
-    row = conn.exec_driver_sql(_STAMP_SQL[conn.dialect.name], (dataset_id,)).first()
-    return None if row is None else tuple(row)
 
 
 _records = _RecordCache()

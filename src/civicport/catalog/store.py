@@ -193,3 +193,18 @@ def _utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
+
+
+_STAMP_SQL = {
+    "sqlite": "SELECT data_version, metadata_updated_at, audience FROM datasets WHERE id = ?",
+    "postgresql": "SELECT data_version, metadata_updated_at, audience FROM datasets WHERE id = %s",
+}
+
+
+def dataset_stamp(conn: sa.Connection, dataset_id: str) -> tuple[Any, ...] | None:
+    """What changes whenever a dataset's record does (its data version, metadata time and
+    audience), or None if there is no such dataset. One indexed row read in driver SQL: every
+    API request pays for it, so a cached DatasetRecord is reused only while it is current.
+    """
+    row = conn.exec_driver_sql(_STAMP_SQL[conn.dialect.name], (dataset_id,)).first()
+    return None if row is None else tuple(row)
