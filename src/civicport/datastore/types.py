@@ -83,8 +83,7 @@ def format_floating(value: dt.datetime) -> str:
     # pads years before 1000 to four digits, which keeps the text fixed-width and sortable.
     if value.tzinfo is not None:
         value = value.replace(tzinfo=None)
-    text = value.isoformat()
-    return text + ".000" if len(text) == 19 else text[:23]
+    return value.isoformat(timespec="milliseconds")
 
 
 def format_fixed(value: dt.datetime) -> str:
