@@ -7,6 +7,7 @@ created for this run and dropped at its end.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -60,3 +61,20 @@ def engine(settings: Settings, backend: str) -> Iterator[sa.Engine]:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     engine.dispose()
+
+
+BIG_CSV_ROWS = 20_000  # three chunks of the first pass; enough for worker processes
+
+
+@pytest.fixture
+def big_csv(tmp_path: Path) -> Path:
+    """A 311-like CSV of BIG_CSV_ROWS rows: text, timestamps, numbers, checkboxes, points."""
+    path = tmp_path / "requests.csv"
+    lines = ["Case ID,Opened,Days,Open,Location"]
+    for i in range(BIG_CSV_ROWS):
+        opened = dt.datetime(2020, 1, 1) + dt.timedelta(minutes=17 * i)
+        days = "" if i % 7 == 0 else f"{i % 50}.{i % 10}"
+        location = f'"({41.7 + i % 100 / 1000}, {-72.6 - i % 50 / 1000})"'
+        lines.append(f"C{i},{opened.isoformat()},{days},{'true' if i % 2 else 'false'},{location}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -35,6 +35,12 @@ class Settings(BaseModel):
         description="Longest query string (characters) a request may carry; "
         "the HTTP server refuses URLs over 64 KiB before this check.",
     )
+    query_summaries: bool = Field(
+        default=True,
+        description="Answer grouped queries over a dataset's category-like columns from its "
+        "summary table, which holds exactly the same information pre-counted; turn off to "
+        "measure or debug queries against the rows themselves.",
+    )
     max_upload_bytes: int = Field(
         default=2_000_000_000, description="Largest file `civicport import` accepts, in bytes."
     )

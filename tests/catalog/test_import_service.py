@@ -15,6 +15,7 @@ from civicport.catalog.records import DatasetMetadata
 from civicport.catalog.service import import_table
 from civicport.catalog.store import get_dataset
 from civicport.errors import Conflict, InvalidUpload, NotFound
+from civicport.ingest.reader import read_file
 
 COLUMNS = [("case_id", "text"), ("kind", "text"), ("days", "number"), ("open", "checkbox")]
 META = DatasetMetadata(title="Service requests", tags=("311",), audience="public")
@@ -394,3 +395,16 @@ def test_import_file_reads_a_csv_end_to_end(engine, tmp_path, rows_of):
     path.write_text("permit_id,street,fee\nP-2,Oak St,3\nP-3,Ash St,4\n", encoding="utf-8")
     upsert = import_file(engine, path, metadata=None, dataset_id=result.dataset_id, mode="upsert")
     assert (upsert.rows_updated, upsert.rows_created, upsert.row_count) == (1, 1, 3)
+
+
+def test_a_large_load_through_worker_processes_stores_the_same_rows(engine, big_csv, rows_of):
+    def load(parallel: bool) -> list[dict[str, Any]]:
+        table = read_file(big_csv, parallel=parallel)
+        assert (table.column_batches is not None) == parallel
+        dataset_id = import_table(engine, table, metadata=META).dataset_id
+        stamps = ("_created_at", "_updated_at")
+        return [{k: v for k, v in row.items() if k not in stamps} for row in rows_of(dataset_id)]
+
+    from_workers = load(parallel=True)
+    assert len(from_workers) == 20_000
+    assert from_workers == load(parallel=False)

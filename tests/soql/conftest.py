@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -11,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from civicport.datastore import fulltext
-from civicport.datastore.tables import ColumnSchema, TableSchema, build_table
+from civicport.datastore.summary import choose_dimensions, summary_table_name, write_summary
+from civicport.datastore.tables import ColumnSchema, SummarySchema, TableSchema, build_table
 from civicport.datastore.types import format_fixed, format_floating, to_storage
 from civicport.soql.compiler import compile_query
 from civicport.soql.params import SodaParams
@@ -132,3 +134,24 @@ def run(conn: sa.Connection, schema: TableSchema) -> Run:
         return out
 
     return run_query
+
+
+COPIES = 60  # 420 rows: enough rows per group for a summary to be worth keeping
+
+
+@pytest.fixture
+def summarized(conn: sa.Connection) -> TableSchema:
+    """The sample rows repeated COPIES times (amounts shifted per copy), with a summary."""
+    schema = make_table(conn, "d_summ_1234_g1", fts=False)
+    table = schema.table_name
+    for copy in range(1, COPIES):
+        conn.exec_driver_sql(
+            f'INSERT INTO "{table}" SELECT _id + {copy * len(ROWS)}, _created_at, _updated_at, '
+            f"name, category, amount + {copy}, ratio, opened, closed, is_open, "
+            f'location__lon, location__lat, description FROM "{table}" WHERE _id <= {len(ROWS)}'
+        )
+    rows = COPIES * len(ROWS)
+    dimensions = choose_dimensions(conn, table, schema.columns, rows)
+    assert write_summary(conn, table, schema.columns, dimensions, rows)
+    summary = SummarySchema(summary_table_name(table), tuple(dimensions), ("amount", "ratio"))
+    return dataclasses.replace(schema, summary=summary)

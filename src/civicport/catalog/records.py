@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from civicport.datastore.fulltext import fts_table_name
-from civicport.datastore.tables import ColumnSchema, TableSchema
+from civicport.datastore.summary import measures, summary_table_name
+from civicport.datastore.tables import ColumnSchema, SummarySchema, TableSchema
 
 AUDIENCES = ("public", "internal", "private")
 
@@ -53,14 +54,16 @@ class DatasetRecord:
     row_count: int
     ids_dense: bool
     min_row_id: int
+    summary_dimensions: tuple[str, ...] | None
     view_count: int
     created_at: dt.datetime
     metadata_updated_at: dt.datetime
     data_updated_at: dt.datetime
     columns: tuple[ColumnRecord, ...]
 
-    def table_schema(self, dialect: str) -> TableSchema:
-        """What the SoQL compiler needs: the current table, its columns and its `$q` index."""
+    def table_schema(self, dialect: str, *, summaries: bool = True) -> TableSchema:
+        """What the SoQL compiler needs: the current table, its columns, its `$q` index and
+        (unless `summaries` is off) its summary table."""
         columns = tuple(
             ColumnSchema(c.field_name, c.soda_type, c.display_name, c.description)
             for c in self.columns
@@ -73,6 +76,16 @@ class DatasetRecord:
             ids_dense=self.ids_dense,
             min_row_id=self.min_row_id,
             fts_table=fts_table_name(self.data_table) if has_text else None,
+            summary=self._summary_schema(columns) if summaries else None,
+        )
+
+    def _summary_schema(self, columns: tuple[ColumnSchema, ...]) -> SummarySchema | None:
+        if not self.summary_dimensions:
+            return None
+        return SummarySchema(
+            table_name=summary_table_name(self.data_table),
+            dimensions=self.summary_dimensions,
+            measures=tuple(measures(columns)),
         )
 
 

@@ -9,6 +9,7 @@ commit and the new ones after; the old table is dropped once the swap is committ
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,17 @@ import sqlalchemy as sa
 from civicport.catalog import store
 from civicport.catalog.ids import is_dataset_id, new_dataset_id
 from civicport.catalog.records import AUDIENCES, ColumnRecord, DatasetMetadata, DatasetRecord
+from civicport.datastore.convert import convert_columns
 from civicport.datastore.load import (
     build_indexes,
     create_data_table,
     create_key_index,
     drop_data_table,
+    insert_columns,
     insert_rows,
+    parallel_sorting,
 )
+from civicport.datastore.summary import choose_dimensions, write_summary
 from civicport.datastore.tables import SYSTEM_COLUMNS, ColumnSchema, data_table_name
 from civicport.datastore.transactions import write_transaction
 from civicport.datastore.types import SODA_TYPES
@@ -229,12 +234,22 @@ def _load_generation(
     """Create a new data table, fill it, check its keys and index it."""
     name = data_table_name(dataset_id, version)
     create_data_table(conn, name, columns)
-    count = insert_rows(
-        conn, name, columns, table.rows, first_id=first_id, now=now, progress=progress
-    )
+    if table.column_batches is not None:
+        finish = functools.partial(convert_columns, columns, conn.dialect.name)
+        stored = table.column_batches(finish)
+        count = insert_columns(
+            conn, name, columns, stored, first_id=first_id, now=now, progress=progress
+        )
+    else:
+        count = insert_rows(
+            conn, name, columns, table.rows, first_id=first_id, now=now, progress=progress
+        )
     if key:
         check_keys(conn, name, key, first_id=first_id)
-    build_indexes(conn, name, columns, unique=key)
+    with parallel_sorting(conn):
+        build_indexes(conn, name, columns, unique=key)
+        dimensions = choose_dimensions(conn, name, columns, count)
+        summarized = write_summary(conn, name, columns, dimensions, count)
     return store.DataState(
         data_table=name,
         data_version=version,
@@ -243,6 +258,7 @@ def _load_generation(
         min_row_id=first_id,
         data_updated_at=now,
         row_identifier=key,
+        summary_dimensions=tuple(dimensions) if summarized else None,
     )
 
 
@@ -319,6 +335,13 @@ def _state_after(
     key: str | None,
 ) -> store.DataState:
     row_count = dataset.row_count + counts.created - counts.deleted
+    dimensions = dataset.summary_dimensions
+    if dimensions:
+        schema = dataset.table_schema(conn.dialect.name)
+        table = dataset.data_table
+        with parallel_sorting(conn):
+            kept = write_summary(conn, table, schema.columns, dimensions, row_count)
+        dimensions = dimensions if kept else None
     low, high = id_range(conn, dataset.data_table)
     dense = row_count == 0 or (low is not None and high is not None and high - low + 1 == row_count)
     return store.DataState(
@@ -329,6 +352,7 @@ def _state_after(
         min_row_id=low if low is not None else dataset.min_row_id,
         data_updated_at=now,
         row_identifier=key,
+        summary_dimensions=dimensions,
     )
 
 

@@ -27,6 +27,7 @@ class DataState:
     min_row_id: int
     data_updated_at: dt.datetime
     row_identifier: str | None
+    summary_dimensions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,8 @@ def _record(row: sa.Row[Any], columns: tuple[ColumnRecord, ...]) -> DatasetRecor
     values["tags"] = tuple(values["tags"] or ())
     values["custom_fields"] = dict(values["custom_fields"] or {})
     values["ids_dense"] = bool(values["ids_dense"])
+    if values["summary_dimensions"] is not None:
+        values["summary_dimensions"] = tuple(values["summary_dimensions"])
     for name in ("created_at", "metadata_updated_at", "data_updated_at"):
         values[name] = _utc(values[name])
     return DatasetRecord(**values, columns=columns)

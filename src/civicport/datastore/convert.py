@@ -33,14 +33,22 @@ def batch_converter(columns: Sequence[ColumnSchema], dialect: str) -> BatchConve
     columns, one sequence per physical column. Raises ValueError on a row of the wrong length.
     """
     converters = [column_converter(c.soda_type, dialect) for c in columns]
+    return lambda rows: _convert(converters, list(zip(*rows, strict=True)))
 
-    def convert(rows: Sequence[Sequence[Any]]) -> list[Column]:
-        stored: list[Column] = []
-        for converter, values in zip(converters, zip(*rows, strict=True), strict=True):
-            stored.extend(converter(values))
-        return stored
 
-    return convert
+def convert_columns(
+    columns: Sequence[ColumnSchema], dialect: str, values: Sequence[Column]
+) -> list[Column]:
+    """A batch given as columns of reader values (in `columns` order) → its stored columns,
+    one per physical column. A plain function of plain data, so worker processes can run it."""
+    return _convert([column_converter(c.soda_type, dialect) for c in columns], values)
+
+
+def _convert(converters: Sequence[ColumnConverter], values: Sequence[Column]) -> list[Column]:
+    stored: list[Column] = []
+    for converter, column in zip(converters, values, strict=True):
+        stored.extend(converter(column))
+    return stored
 
 
 def column_converter(soda_type: str, dialect: str) -> ColumnConverter:

@@ -8,6 +8,7 @@ runs inside the caller's transaction (see transactions.py), so a failure undoes 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -23,7 +24,8 @@ from civicport.datastore.fulltext import (
     pg_index_statement,
     sqlite_index_statements,
 )
-from civicport.datastore.tables import ColumnSchema, build_table
+from civicport.datastore.summary import summary_table_name
+from civicport.datastore.tables import ColumnSchema, build_table, q
 from civicport.datastore.types import format_fixed
 
 BATCH_ROWS = 10_000
@@ -43,11 +45,6 @@ _PASSTHROUGH = {
 Progress = Callable[[int], None]
 
 
-def q(name: str) -> str:
-    """A SQL identifier, double-quoted (both dialects)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def system_timestamp(now: dt.datetime, dialect: str) -> Any:
     """`_created_at`/`_updated_at` as stored: fixed-format UTC text on SQLite, timestamptz on PG."""
     return now if dialect == "postgresql" else format_fixed(now)
@@ -61,9 +58,11 @@ def create_data_table(conn: sa.Connection, name: str, columns: Sequence[ColumnSc
 
 
 def drop_data_table(conn: sa.Connection, name: str) -> None:
-    """Drop a data table and its full-text index (triggers and PostgreSQL's go with the table)."""
+    """Drop a data table, its full-text index (triggers and PostgreSQL's go with the table)
+    and its summary table."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(fts_table_name(name))}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(summary_table_name(name))}")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
 
 
@@ -81,18 +80,36 @@ def insert_rows(
 
     Returns how many rows were inserted. Columns of the table not in `columns` are left NULL.
     """
+    convert = batch_converter(columns, conn.dialect.name)
+    stored = (convert(batch) for batch in _batches(rows))
+    return insert_columns(
+        conn, table_name, columns, stored, first_id=first_id, now=now, progress=progress
+    )
+
+
+def insert_columns(
+    conn: sa.Connection,
+    table_name: str,
+    columns: Sequence[ColumnSchema],
+    batches: Iterable[Sequence[Sequence[Any]]],
+    *,
+    first_id: int,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> int:
+    """insert_rows for batches already in their stored form: per batch, one sequence per
+    physical column of `columns` (see convert.convert_columns). Returns the rows inserted."""
     dialect = conn.dialect.name
     stamp = system_timestamp(now, dialect)
     names = ["_id", "_created_at", "_updated_at"] + [p for c in columns for p in c.physical]
-    convert = batch_converter(columns, dialect)
     write = _copy_batches if dialect == "postgresql" else _executemany_batches
 
     def prepared() -> Iterator[list[tuple[Any, ...]]]:
         next_id = first_id
-        for batch in _batches(rows):
-            ids = range(next_id, next_id + len(batch))
-            next_id += len(batch)
-            yield list(zip(ids, repeat(stamp), repeat(stamp), *convert(batch)))
+        for stored in batches:
+            size = len(stored[0]) if stored else 0
+            yield list(zip(range(next_id, next_id + size), repeat(stamp), repeat(stamp), *stored))
+            next_id += size
 
     return write(conn, table_name, names, prepared(), progress)
 
@@ -160,22 +177,8 @@ def build_indexes(
 
     A duplicate row-identifier value makes the unique index fail with IntegrityError; callers
     check for duplicates first (see writes.find_duplicate_key) to report them by row.
+    Run it inside parallel_sorting for speed on SQLite.
     """
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        # Let SQLite's sorter use the other cores while it builds each index (~35% faster on
-        # 2 cores); set per connection, and put back so queries keep one thread each.
-        conn.exec_driver_sql(f"PRAGMA threads={min(os.cpu_count() or 1, 4)}")
-    try:
-        _build_indexes(conn, table_name, columns, unique)
-    finally:
-        if dialect == "sqlite":
-            conn.exec_driver_sql("PRAGMA threads=0")
-
-
-def _build_indexes(
-    conn: sa.Connection, table_name: str, columns: Sequence[ColumnSchema], unique: str | None
-) -> None:
     dialect = conn.dialect.name
     for position, column in enumerate(columns):
         if column.field_name == unique:
@@ -196,6 +199,20 @@ def _build_indexes(
     # The first queries should not plan blind: without statistics SQLite picks an equality
     # index over a range index that serves the ORDER BY (benchmark Q3: 300 ms instead of 1 ms).
     conn.exec_driver_sql(f"ANALYZE {q(table_name)}")
+
+
+@contextlib.contextmanager
+def parallel_sorting(conn: sa.Connection) -> Iterator[None]:
+    """Let SQLite's sorter use the other cores while it builds indexes and summaries (~35%
+    faster on 2 cores). Set per connection, and put back so queries keep one thread each."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA threads={min(os.cpu_count() or 1, 4)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA threads=0")
 
 
 def create_key_index(conn: sa.Connection, table_name: str, key: str) -> None:

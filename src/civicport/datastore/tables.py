@@ -33,6 +33,15 @@ class ColumnSchema:
 
 
 @dataclass(frozen=True)
+class SummarySchema:
+    """A dataset's summary table (see datastore.summary): what it groups by and aggregates."""
+
+    table_name: str
+    dimensions: tuple[str, ...]  # field names, stored under their own physical names
+    measures: tuple[str, ...]  # field names of the numeric columns it aggregates
+
+
+@dataclass(frozen=True)
 class TableSchema:
     """What a query needs to know of a dataset: where its rows are and what columns they have."""
 
@@ -43,12 +52,18 @@ class TableSchema:
     ids_dense: bool = False
     min_row_id: int = 1
     fts_table: str | None = None
+    summary: SummarySchema | None = None
 
     def column(self, field_name: str) -> ColumnSchema | None:
         for column in self.columns:
             if column.field_name == field_name:
                 return column
         return None
+
+
+def q(name: str) -> str:
+    """A SQL identifier, double-quoted (both dialects); schema names only, never user text."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def data_table_name(dataset_id: str, generation: int) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from civicport.datastore.load import Progress, drop_data_table, insert_rows, q
-from civicport.datastore.tables import ColumnSchema, build_table
+from civicport.datastore.load import Progress, drop_data_table, insert_rows
+from civicport.datastore.tables import ColumnSchema, build_table, q
 from civicport.datastore.types import GEOMETRY_TYPES
 from civicport.errors import InvalidUpload
 

@@ -56,6 +56,9 @@ datasets = sa.Table(
     # which lets `$order=:id&$offset=N` seek straight to the page.
     sa.Column("ids_dense", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("min_row_id", sa.BigInteger, nullable=False, server_default="1"),
+    # Field names the summary table `{data_table}_summary` groups by (datastore.summary), or
+    # NULL when the dataset has none.
+    sa.Column("summary_dimensions", sa.JSON(none_as_null=True)),
     sa.Column("view_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("metadata_updated_at", sa.DateTime(timezone=True), nullable=False),

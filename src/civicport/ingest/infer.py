@@ -11,8 +11,6 @@ is reported before anything is loaded.
 
 from __future__ import annotations
 
-import marshal
-import pickle
 import struct
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,7 +20,9 @@ from typing import IO, Any
 
 from civicport.datastore.types import GEOMETRY_TYPES, SODA_TYPES
 from civicport.errors import InvalidUpload
+from civicport.ingest.chunks import Chunk, cell_error, decode_chunk, encode_chunk
 from civicport.ingest.values import CONVERTERS, INFER, LENIENT, BadValue, location_addresses
+from civicport.ingest.workers import map_in_workers
 
 # Tried in this order; the first that fits every cell wins. Types are (nearly) exclusive, so
 # after the first chunk most columns keep a single candidate.
@@ -36,26 +36,14 @@ CANDIDATES = (
 )
 CHUNK_CELLS = 1 << 18
 MAX_CHUNK_ROWS = 8192
-_HEADER = struct.Struct("<cQ")  # spill record: format tag, byte length
-
-
-@dataclass
-class Chunk:
-    """Consecutive data rows, transposed to columns. `row_numbers` is set only when blank rows
-    were dropped from the chunk; otherwise its rows are first_row, first_row + 1, …"""
-
-    first_row: int
-    columns: list[Sequence[Any]]
-    row_numbers: list[int] | None = None
-
-    def row_number(self, index: int) -> int:
-        return self.row_numbers[index] if self.row_numbers else self.first_row + index
+_HEADER = struct.Struct("<Q")  # spill record: byte length of the encoded chunk
 
 
 @dataclass
 class ColumnState:
     """What one column may still be. `chosen` is a type a person set; it is checked, not guessed."""
 
+    name: str
     chosen: str | None = None
     candidates: list[str] = field(default_factory=lambda: list(CANDIDATES))
     hits: dict[str, int] = field(default_factory=dict)
@@ -73,6 +61,42 @@ class ColumnState:
                 return soda_type
         return "text"
 
+    def plan(self) -> ColumnPlan:
+        return ColumnPlan(self.name, self.chosen, tuple(self.candidates), self.has_address)
+
+    def merge(self, seen: Observation) -> None:
+        """Narrow the column by what one chunk showed (chunks are merged in file order)."""
+        self.filled += seen.filled
+        self.has_address = self.has_address or seen.has_address
+        if seen.fits is None:
+            return
+        fitting = dict(zip(seen.fits, seen.hits, strict=True))
+        self.candidates = [t for t in self.candidates if t in fitting]
+        for soda_type in self.candidates:
+            self.hits[soda_type] = self.hits.get(soda_type, 0) + fitting[soda_type]
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """What to check one column's cells for in a chunk: a snapshot of its ColumnState, plain
+    data so that a worker process can do the checking (ingest.workers)."""
+
+    name: str
+    chosen: str | None
+    candidates: tuple[str, ...]
+    has_address: bool
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one chunk showed of one column. `fits` (with `hits`, the non-null values of each)
+    are the candidate types every cell fits, or None when the chunk did not narrow them."""
+
+    filled: int = 0
+    fits: tuple[str, ...] | None = None
+    hits: tuple[int, ...] = ()
+    has_address: bool = False
+
 
 @dataclass
 class ScanResult:
@@ -83,60 +107,49 @@ class ScanResult:
 
     def chunks(self) -> Iterator[Chunk]:
         """The spilled chunks, in order."""
+        return map(decode_chunk, self.encoded_chunks())
+
+    def encoded_chunks(self) -> Iterator[bytes]:
+        """The spilled chunks as encode_chunk wrote them, for decoding in another process."""
         self.spill.seek(0)
         while header := self.spill.read(_HEADER.size):
-            tag, size = _HEADER.unpack(header)
-            blob = self.spill.read(size)
-            yield Chunk(*(marshal.loads(blob) if tag == b"m" else pickle.loads(blob)))
+            (size,) = _HEADER.unpack(header)
+            yield self.spill.read(size)
 
 
-def _spill(chunk: Chunk, spill: IO[bytes]) -> None:
-    """Append a chunk: marshal (several times faster) when its cells are plain values, as
-    CSV's strings are; pickle when they are not (Excel dates)."""
-    record = (chunk.first_row, chunk.columns, chunk.row_numbers)
-    try:
-        # Version 2 has no object references: with them marshal hashes every string that
-        # is still referenced elsewhere (the row lists), which triples its cost.
-        tag, blob = b"m", marshal.dumps(record, 2)
-    except ValueError:
-        tag, blob = b"p", pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+def _spill(blob: bytes, spill: IO[bytes]) -> None:
     # Length-prefixed: marshal.load on a file reads in tiny pieces, loads on bytes does not.
-    spill.write(_HEADER.pack(tag, len(blob)))
+    spill.write(_HEADER.pack(len(blob)))
     spill.write(blob)
-
-
-def cell_error(chunk: Chunk, error: BadValue, column: str) -> InvalidUpload:
-    """'row 5,000, column inspection_date: '31/02/2019' is not a date'."""
-    text = str(error.value)
-    if len(text) > 60:
-        text = text[:57] + "…"
-    row = chunk.row_number(error.index)
-    return InvalidUpload(
-        f"row {row:,}, column {column}: {text!r} {error.reason}",
-        data={"row": row, "column": column},
-    )
 
 
 def scan(
     rows: Iterator[list[Any]],
     names: Sequence[str],
     chosen: Mapping[int, str],
+    *,
+    workers: int = 0,
 ) -> ScanResult:
     """Read every row once: check chosen types, narrow the others, spill the raw chunks.
 
     `names` are the columns' field names (for messages); `chosen` maps a column index to the
-    SODA type a person set for it.
+    SODA type a person set for it. With `workers` the cells are checked in that many
+    worker processes while this one reads the file.
     """
-    states = [ColumnState(chosen=chosen.get(i)) for i in range(len(names))]
+    states = [ColumnState(name, chosen.get(i)) for i, name in enumerate(names)]
     # Closed by whoever consumes ScanResult.chunks (or below, on failure): it outlives this call.
     spill = tempfile.TemporaryFile(prefix="civicport-ingest-")  # noqa: SIM115
     row_count = 0
     try:
-        for chunk in _chunks(rows, len(names)):
-            for state, column, name in zip(states, chunk.columns, names, strict=True):
-                _observe(state, column, chunk, name)
-            _spill(chunk, spill)
-            row_count += len(chunk.columns[0]) if chunk.columns else 0
+        chunks = _chunks(rows, len(names))
+        if workers:
+            observed = _observe_in_workers(chunks, states, spill, workers)
+        else:
+            observed = (_observe_here(chunk, states, spill) for chunk in chunks)
+        for size, observations in observed:
+            for state, seen in zip(states, observations, strict=True):
+                state.merge(seen)
+            row_count += size
     except BaseException:
         spill.close()
         raise
@@ -148,40 +161,72 @@ def scan(
     )
 
 
-def _observe(state: ColumnState, column: Sequence[Any], chunk: Chunk, name: str) -> None:
-    if not state.candidates and not state.chosen:
-        return  # settled as text
+def observe_chunk(plans: Sequence[ColumnPlan], chunk: Chunk) -> list[Observation]:
+    """What `chunk` shows of each column; InvalidUpload for a cell that does not fit a chosen
+    type (naming its row and column)."""
+    return [
+        _observe(plan, column, chunk) for plan, column in zip(plans, chunk.columns, strict=True)
+    ]
+
+
+def _observe_here(
+    chunk: Chunk, states: Sequence[ColumnState], spill: IO[bytes]
+) -> tuple[int, list[Observation]]:
+    observations = observe_chunk([s.plan() for s in states], chunk)
+    _spill(encode_chunk(chunk), spill)
+    return chunk.size, observations
+
+
+def _observe_in_workers(
+    chunks: Iterator[Chunk], states: Sequence[ColumnState], spill: IO[bytes], workers: int
+) -> Iterator[tuple[int, list[Observation]]]:
+    def submissions() -> Iterator[tuple[list[ColumnPlan], bytes, int]]:
+        for chunk in chunks:
+            blob = encode_chunk(chunk)
+            _spill(blob, spill)
+            # Plans are taken as each chunk is sent: a little stale while earlier chunks are
+            # still being checked, which only means checking a type that is already out.
+            yield [s.plan() for s in states], blob, chunk.size
+
+    return map_in_workers(_observe_encoded, submissions(), workers=workers)
+
+
+def _observe_encoded(item: tuple[list[ColumnPlan], bytes, int]) -> tuple[int, list[Observation]]:
+    plans, blob, size = item
+    return size, observe_chunk(plans, decode_chunk(blob))
+
+
+def _observe(plan: ColumnPlan, column: Sequence[Any], chunk: Chunk) -> Observation:
+    if not plan.candidates and not plan.chosen:
+        return Observation()  # settled as text
     filled = len(column) - column.count("") - column.count(None)
     if not filled:
-        return
-    state.filled += filled
-    if state.chosen:
+        return Observation()
+    if plan.chosen:
         try:
-            CONVERTERS[state.chosen](column, LENIENT)
+            CONVERTERS[plan.chosen](column, LENIENT)
         except BadValue as exc:
-            raise cell_error(chunk, exc, name) from None
-        if state.chosen == "point":
-            _note_addresses(state, column)
-        return
-    kept = []
-    for soda_type in state.candidates:
+            raise cell_error(chunk, exc, plan.name) from None
+        return Observation(
+            filled, has_address=plan.chosen == "point" and _has_address(plan, column)
+        )
+    fits, hits = [], []
+    for soda_type in plan.candidates:
         try:
             converted = CONVERTERS[soda_type](column, INFER)
         except BadValue:
             continue
-        kept.append(soda_type)
-        state.hits[soda_type] = (
-            state.hits.get(soda_type, 0) + len(converted) - converted.count(None)
-        )
-        if soda_type == "point":
-            _note_addresses(state, column)
-    state.candidates = kept
+        fits.append(soda_type)
+        hits.append(len(converted) - converted.count(None))
+    has_address = "point" in fits and _has_address(plan, column)
+    return Observation(filled, tuple(fits), tuple(hits), has_address)
 
 
-def _note_addresses(state: ColumnState, column: Sequence[Any]) -> None:
-    """Remember whether a location column carries address text worth keeping."""
-    if not state.has_address and any(type(v) is str and "\n" in v for v in column):
-        state.has_address = any(location_addresses(column))
+def _has_address(plan: ColumnPlan, column: Sequence[Any]) -> bool:
+    """Whether a location column carries address text worth keeping."""
+    if plan.has_address:
+        return True
+    return any(type(v) is str and "\n" in v for v in column) and any(location_addresses(column))
 
 
 def _chunks(rows: Iterator[list[Any]], width: int) -> Iterator[Chunk]:

@@ -45,7 +45,9 @@ def add_points(table: ParsedTable, sources: Sequence[PointSource]) -> ParsedTabl
         ColumnSpec(unique_name(point_field_name(s), taken), s.name.strip(), "point")
         for s in sources
     ]
-    return replace(table, columns=[*table.columns, *added], rows=_with_points(table.rows, pairs))
+    # Points are added row by row, so the loader must take the rows, not column_batches.
+    rows = _with_points(table.rows, pairs)
+    return replace(table, columns=[*table.columns, *added], rows=rows, column_batches=None)
 
 
 def _coordinate_indexes(columns: Sequence[ColumnSpec], source: PointSource) -> tuple[int, int]:

@@ -6,22 +6,25 @@
 
 The file is read twice: a first pass (inside read_file) infers the types and checks every
 cell, so a bad value is reported before anything is loaded; `rows` then converts the raw
-chunks that pass spilled to a temporary file.
+chunks that pass spilled to a temporary file (or, for large tables, worker processes do:
+`column_batches`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from civicport.datastore.types import SODA_TYPES
 from civicport.errors import InvalidUpload
+from civicport.ingest.chunks import Chunk, cell_error
 from civicport.ingest.fieldnames import field_name, name_columns, unique_name
-from civicport.ingest.infer import ScanResult, cell_error, scan
+from civicport.ingest.infer import ScanResult, scan
 from civicport.ingest.readers import open_source
-from civicport.ingest.records import ColumnSpec, ParsedTable
+from civicport.ingest.records import ColumnFinisher, ColumnSpec, ParsedTable
 from civicport.ingest.values import (
     CONVERTERS,
     LENIENT,
@@ -29,6 +32,10 @@ from civicport.ingest.values import (
     BadValue,
     location_addresses,
 )
+from civicport.ingest.workers import convert_in_workers, worker_count
+
+# Below this size (~50,000 rows), starting worker processes costs more than they save.
+PARALLEL_MIN_BYTES = 8_000_000
 
 # Socrata's other names for our types (/api/views dataTypeName, X-SODA2-Types).
 TYPE_ALIASES = {
@@ -42,11 +49,29 @@ TYPE_ALIASES = {
 
 @dataclass(frozen=True)
 class _Output:
-    """One output column: which source column feeds it and how its cells are converted."""
+    """One output column: which source column feeds it and how its cells are converted.
+    Plain data, so that worker processes can be given the plan (see ingest.workers)."""
 
     source: int
     spec: ColumnSpec
-    convert: Callable[[Sequence[Any]], list[Any]]
+    mode: str  # a conversion mode of values.py
+    address_lines: bool = False  # the address text beside a location's point
+
+    def convert(self, values: Sequence[Any]) -> list[Any]:
+        if self.address_lines:
+            return location_addresses(values)
+        return CONVERTERS[self.spec.soda_type](values, self.mode)
+
+
+def convert_chunk(chunk: Chunk, outputs: Sequence[_Output]) -> list[list[Any]]:
+    """A raw chunk's output columns, converted; InvalidUpload names the first bad cell."""
+    columns = []
+    for output in outputs:
+        try:
+            columns.append(output.convert(chunk.columns[output.source]))
+        except BadValue as exc:  # the first pass checked every cell; kept for safety
+            raise cell_error(chunk, exc, output.spec.field_name) from None
+    return columns
 
 
 def read_file(
@@ -54,24 +79,32 @@ def read_file(
     *,
     type_overrides: Mapping[str, str] | None = None,
     sheet: str | None = None,
+    parallel: bool | None = None,
 ) -> ParsedTable:
     """Open a CSV/TSV, Excel or JSON file, infer column types and return a ParsedTable.
 
     `type_overrides` maps a column (display name or field name) to a SODA type name, which is
     then checked rather than inferred. `sheet` picks an Excel sheet by name (default: first).
+    `parallel` spreads both passes over worker processes (ingest.workers) and offers the
+    rows as `column_batches` too; by default, files of PARALLEL_MIN_BYTES or more do.
     Raises InvalidUpload with a message naming the row and column of the first bad cell.
     """
     path = Path(path)
     source = open_source(path, sheet=sheet)
     named = name_columns(source.headers)
     chosen = resolve_overrides(type_overrides or {}, named)
-    result = scan(source.rows, [f for f, _ in named], chosen)
+    if parallel is None:
+        parallel = path.stat().st_size >= PARALLEL_MIN_BYTES and worker_count() > 1
+    workers = worker_count() if parallel else 0
+    result = scan(source.rows, [f for f, _ in named], chosen, workers=workers)
     outputs = _plan(named, result, chosen)
+    batches = functools.partial(_batches_in_workers, result, outputs) if parallel else None
     return ParsedTable(
         columns=[o.spec for o in outputs],
         rows=_converted_rows(result, outputs),
         total_bytes=path.stat().st_size,
         source_name=path.name,
+        column_batches=batches,
     )
 
 
@@ -114,33 +147,31 @@ def _plan(
     outputs = []
     for index, ((field, display), soda_type) in enumerate(zip(named, result.types, strict=True)):
         mode = LENIENT if index in chosen else TRUSTED
-        outputs.append(
-            _Output(index, ColumnSpec(field, display, soda_type), _converter(soda_type, mode))
-        )
+        outputs.append(_Output(index, ColumnSpec(field, display, soda_type), mode))
         if soda_type == "point" and result.has_address[index]:
             # A Socrata location keeps its address; a point cannot, so the address lines go
             # into a text column beside it rather than being lost.
             companion = ColumnSpec(
                 unique_name(f"{field}_address", taken), f"{display} (address)", "text"
             )
-            outputs.append(_Output(index, companion, location_addresses))
+            outputs.append(_Output(index, companion, TRUSTED, address_lines=True))
     return outputs
 
 
-def _converter(soda_type: str, mode: str) -> Callable[[Sequence[Any]], list[Any]]:
-    convert = CONVERTERS[soda_type]
-    return lambda values: convert(values, mode)
+def _batches_in_workers(
+    result: ScanResult, outputs: Sequence[_Output], finish: ColumnFinisher
+) -> Iterator[list[list[Any]]]:
+    try:
+        convert = functools.partial(convert_chunk, outputs=outputs)
+        chunks = result.encoded_chunks()
+        yield from convert_in_workers(chunks, convert, finish, workers=worker_count())
+    finally:
+        result.spill.close()
 
 
 def _converted_rows(result: ScanResult, outputs: Sequence[_Output]) -> Iterator[tuple[Any, ...]]:
     try:
         for chunk in result.chunks():
-            columns = []
-            for output in outputs:
-                try:
-                    columns.append(output.convert(chunk.columns[output.source]))
-                except BadValue as exc:  # the first pass checked every cell; kept for safety
-                    raise cell_error(chunk, exc, output.spec.field_name) from None
-            yield from zip(*columns, strict=True)
+            yield from zip(*convert_chunk(chunk, outputs), strict=True)
     finally:
         result.spill.close()

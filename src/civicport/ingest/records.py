@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+# A batch's columns (lists of reader values, one per column) → its stored columns.
+ColumnFinisher = Callable[[list[list[Any]]], list[list[Any]]]
 
 
 @dataclass(frozen=True)
@@ -22,11 +25,16 @@ class ParsedTable:
     """A table being read. `rows` yields tuples in `columns` order, values already converted
     to the Python types datastore.types.to_storage expects; it is consumed once.
 
-    `source_rows` counts data rows read so far (for progress bars); `total_bytes` and
-    `bytes_read` let a caller show progress through the file when the row count is unknown.
+    `total_bytes` lets a caller show the size of what is being loaded.
+
+    `column_batches`, when set, is a faster way to the same rows for the loader: called with
+    a picklable function `finish` that turns a batch's columns into their stored form, it
+    yields each batch's stored columns, converted and finished in worker processes
+    (ingest.workers). Only one of `rows` and `column_batches` may be consumed.
     """
 
     columns: list[ColumnSpec]
     rows: Iterator[tuple[Any, ...]]
     total_bytes: int | None = None
     source_name: str = ""
+    column_batches: Callable[[ColumnFinisher], Iterator[list[list[Any]]]] | None = None

@@ -5,7 +5,8 @@
 
 Beyond a literal translation the compiler picks forms that keep pages cheap (BASELINE.md
 "Findings"): `$order=:id&$offset=N` on a table whose ids are dense becomes an id seek, and `$q`
-ordered by id walks the FTS index in rowid order so SQLite stops at the page.
+ordered by id walks the FTS index in rowid order so SQLite stops at the page, and a grouped
+query over category-like columns reads the dataset's summary table (soql/summary.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from civicport.soql.parser import (
     parse_select,
 )
 from civicport.soql.sqlgen import TABLE_ALIAS, Emitter, quote
+from civicport.soql.summary import use_summary
 from civicport.soql.typed import TCall, TColumn, TExpr, walk
 
 # Predicates that are never true when their direct arguments are null: a row that passes
@@ -75,7 +77,10 @@ def compile_query(
 @functools.lru_cache(maxsize=2048)
 def _compile(params: SodaParams, schema: TableSchema, default_limit: int) -> CompiledQuery:
     analysis = Analyzer(schema).analyze(_gather(params), params.filters)
-    return _Builder(schema, analysis, default_limit).build()
+    summarized = use_summary(analysis, schema.summary)
+    if summarized is not None and schema.summary is not None:
+        return _Builder(schema, summarized, default_limit, schema.summary.table_name).build()
+    return _Builder(schema, analysis, default_limit, schema.table_name).build()
 
 
 def _gather(params: SodaParams) -> ast.Query:
@@ -97,8 +102,11 @@ def _gather(params: SodaParams) -> ast.Query:
 class _Builder:
     """Assembles the SQL statement from an Analysis."""
 
-    def __init__(self, schema: TableSchema, analysis: Analysis, default_limit: int):
+    def __init__(
+        self, schema: TableSchema, analysis: Analysis, default_limit: int, table_name: str
+    ):
         self.schema = schema
+        self.table_name = table_name  # the data table, or its summary (see soql.summary)
         self.a = analysis
         self.e = Emitter(schema.dialect)
         self.limit = default_limit if analysis.limit is None else analysis.limit
@@ -114,7 +122,7 @@ class _Builder:
     def build(self) -> CompiledQuery:
         e = self.e
         select_sql, columns = self._select_list()
-        table = f"{quote(self.schema.table_name)} AS {TABLE_ALIAS}"
+        table = f"{quote(self.table_name)} AS {TABLE_ALIAS}"
         if self.fts is not None:
             from_sql = (
                 f"{quote(self.fts)} JOIN {table} ON {e.column('_id')} = {quote(self.fts)}.rowid"

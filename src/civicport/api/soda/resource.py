@@ -27,7 +27,9 @@ from civicport.api.renderers import (
 from civicport.api.soda.caching import etag_for, http_date, is_not_modified, not_modified
 from civicport.api.soda.rows import Renderer, execute, respond
 from civicport.catalog.records import DatasetRecord
+from civicport.config import Settings
 from civicport.datastore.rowids import parse_row_id
+from civicport.datastore.tables import TableSchema
 from civicport.datastore.types import HEADER_TYPE_NAMES
 from civicport.errors import NotFound
 from civicport.soql.compiler import CompiledQuery, compile_query
@@ -78,7 +80,7 @@ def query_rows(
     """SODA 2.1 read: `$select`, `$where`, `$order`, `$group`, `$having`, `$limit` (default
     1000), `$offset`, `$q`, `$query` and `field=value` filters. Rows come in `:id` order unless
     `$order` says otherwise."""
-    return _answer(dataset_id, _known_format(fmt), request, engine, settings.max_query_length)
+    return _answer(dataset_id, _known_format(fmt), request, engine, settings)
 
 
 @router.get(
@@ -93,7 +95,7 @@ def query_rows_negotiated(
     """Same as `/resource/{id}.json`, or CSV / GeoJSON when the Accept header asks for them."""
     accept = request.headers.get("accept", "")
     fmt = next((f for media, f in ACCEPT_FORMATS if media in accept), "json")
-    return _answer(dataset_id, fmt, request, engine, settings.max_query_length)
+    return _answer(dataset_id, fmt, request, engine, settings)
 
 
 @router.get(
@@ -108,7 +110,8 @@ def get_row(dataset_id: str, row_id: str, fmt: str, engine: EngineDep) -> Respon
         raise UnsupportedFormat("A single row is available as json or geojson", data={"fmt": fmt})
     with engine.connect() as conn:
         record = visible_dataset(conn, dataset_id)
-        compiled = _compile(record, [("$where", _row_filter(record, row_id))], conn.dialect.name)
+        filters = [("$where", _row_filter(record, row_id))]
+        compiled = _compile(record.table_schema(conn.dialect.name), filters)
         row = conn.exec_driver_sql(compiled.sql, compiled.params).first()
     if row is None:
         raise _row_missing(row_id)
@@ -128,8 +131,9 @@ def _known_format(fmt: str) -> str:
 
 
 def _answer(
-    dataset_id: str, fmt: str, request: Request, engine: sa.Engine, max_query_length: int
+    dataset_id: str, fmt: str, request: Request, engine: sa.Engine, settings: Settings
 ) -> Response:
+    max_query_length = settings.max_query_length
     items = request.query_params.multi_items()
     length = sum(len(name) + len(value) for name, value in items)
     if length > max_query_length:
@@ -146,7 +150,8 @@ def _answer(
         if is_not_modified(request.headers, headers["ETag"], record.data_updated_at):
             conn.close()
             return not_modified(headers)
-        compiled = _compile(record, soql_items, conn.dialect.name)
+        schema = record.table_schema(conn.dialect.name, summaries=settings.query_summaries)
+        compiled = _compile(schema, soql_items)
     except BaseException:
         conn.close()
         raise
@@ -157,9 +162,9 @@ def _answer(
     )
 
 
-def _compile(record: DatasetRecord, items: list[tuple[str, str]], dialect: str) -> CompiledQuery:
+def _compile(schema: TableSchema, items: list[tuple[str, str]]) -> CompiledQuery:
     params = SodaParams.from_query_items(items)
-    return compile_query(params, record.table_schema(dialect), default_limit=DEFAULT_LIMIT)
+    return compile_query(params, schema, default_limit=DEFAULT_LIMIT)
 
 
 def _renderer(fmt: str, compiled: CompiledQuery, bom: bool) -> Renderer:
