@@ -4,8 +4,8 @@
 (parameters, schema): both are frozen, so a repeated request costs a dictionary lookup.
 
 Beyond a literal translation the compiler picks forms that keep pages cheap (BASELINE.md
-"Findings"): `$order=:id&$offset=N` on a table whose ids are dense becomes an id seek, and `$q`
-ordered by id walks the FTS index in rowid order so SQLite stops at the page, and a grouped
+"Findings"): `$order=:id&$offset=N` on a table whose ids are dense becomes an id seek; `$q`
+ordered by id walks the FTS index in rowid order so SQLite stops at the page; and a grouped
 query over category-like columns reads the dataset's summary table (soql/summary.py).
 """
 
