@@ -1,0 +1,72 @@
+"""Text functions: upper, lower, trim, substring, starts_with, the caseless_* family…"""
+
+from __future__ import annotations
+
+from civicport.soql import soqltypes as st
+from civicport.soql.functions.registry import Emit, register, sig, simple
+from civicport.soql.sqlgen import Emitter
+from civicport.soql.typed import TCall, TLiteral
+
+register("upper", sig("text", st.TEXT))(simple("upper"))
+register("lower", sig("text", st.TEXT))(simple("lower"))
+register("trim", sig("text", st.TEXT))(simple("trim"))
+register("trim_leading", sig("text", st.TEXT))(simple("ltrim"))
+register("trim_trailing", sig("text", st.TEXT))(simple("rtrim"))
+register("replace", sig("text text text", st.TEXT))(simple("replace"))
+register("substring", sig("text number", st.TEXT), sig("text number number", st.TEXT))(
+    simple("substr")
+)
+
+
+@register("length", sig("text", st.NUMBER))
+def _length(e: Emitter, call: TCall) -> str:
+    return f"length({e.sql(call.args[0])})"
+
+
+@register("starts_with", sig("text text", st.CHECKBOX))
+def _starts_with(e: Emitter, call: TCall) -> str:
+    subject, prefix = call.args
+    if e.pg:
+        return f"starts_with({e.sql(subject)}, {e.sql(prefix)})"
+    if isinstance(prefix, TLiteral) and prefix.value is not None:
+        # A literal prefix becomes GLOB 'prefix*', which SQLite can answer from an index.
+        pattern = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in prefix.value) + "*"
+        return f"({e.sql(subject)} GLOB {e.bind(pattern, st.TEXT)})"
+    p = e.sql(prefix)
+    return f"(substr({e.sql(subject)}, 1, length({p})) = {p})"
+
+
+@register("contains", sig("text text", st.CHECKBOX))
+def _contains(e: Emitter, call: TCall) -> str:
+    subject, part = (e.sql(a) for a in call.args)
+    return f"(strpos({subject}, {part}) > 0)" if e.pg else f"(instr({subject}, {part}) > 0)"
+
+
+def _caseless(op: str) -> Emit:
+    def emit(e: Emitter, call: TCall) -> str:
+        left, right = (f"lower({e.sql(a)})" for a in call.args)
+        if op == "starts_with":
+            return f"(substr({left}, 1, length({right})) = {right})"
+        if op == "contains":
+            return f"(strpos({left}, {right}) > 0)" if e.pg else f"(instr({left}, {right}) > 0)"
+        return f"({left} {op} {right})"
+
+    return emit
+
+
+register("caseless_eq", sig("text text", st.CHECKBOX))(_caseless("="))
+register("caseless_ne", sig("text text", st.CHECKBOX))(_caseless("<>"))
+register("caseless_starts_with", sig("text text", st.CHECKBOX))(_caseless("starts_with"))
+register("caseless_contains", sig("text text", st.CHECKBOX))(_caseless("contains"))
+
+
+def _caseless_one_of(negate: bool) -> Emit:
+    def emit(e: Emitter, call: TCall) -> str:
+        subject, *items = (f"lower({e.sql(a)})" for a in call.args)
+        return f"({subject} {'NOT ' if negate else ''}IN ({', '.join(items)}))"
+
+    return emit
+
+
+register("caseless_one_of", sig("text text", st.CHECKBOX, repeat=1))(_caseless_one_of(False))
+register("caseless_not_one_of", sig("text text", st.CHECKBOX, repeat=1))(_caseless_one_of(True))
