@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -121,15 +122,39 @@ def test_cors_preflight(client: TestClient, inspections: str) -> None:
     assert response.headers["access-control-allow-headers"] == "X-App-Token"
 
 
-ROUTES: list[Callable[[str], str]] = [
-    lambda i: f"/resource/{i}.json",
-    lambda i: f"/resource/{i}.csv",
-    lambda i: f"/resource/{i}.geojson",
-    lambda i: f"/resource/{i}",
-    lambda i: f"/resource/{i}/row-3.json",
-    lambda i: f"/api/views/{i}.json",
-    lambda i: f"/api/views/{i}/rows.csv?accessType=DOWNLOAD",
-]
+# Every door of the API, by route: how to ask it about one dataset. The list is checked against
+# the app's own routes, so a new route fails test_every_route_is_a_known_door until it is here
+# and the test below proves it hides what an anonymous reader may not see.
+DATASET_DOORS: dict[str, Callable[[str], list[str]]] = {
+    "/resource/{dataset_id}.{fmt}": lambda i: [f"/resource/{i}.{f}" for f in FORMATS],
+    "/resource/{dataset_id}": lambda i: [f"/resource/{i}"],
+    "/resource/{dataset_id}/{row_id}.{fmt}": lambda i: [
+        f"/resource/{i}/row-3.json",
+        f"/resource/{i}/row-3.geojson",
+    ],
+    "/api/views/{dataset_id}.json": lambda i: [f"/api/views/{i}.json"],
+    "/api/views/{dataset_id}/rows.csv": lambda i: [f"/api/views/{i}/rows.csv?accessType=DOWNLOAD"],
+}
+# Doors that list datasets: their answers must not name, count or describe a hidden one.
+LISTING_DOORS: dict[str, list[str]] = {
+    "/api/catalog/v1": ["/api/catalog/v1", "/api/catalog/v1?q=payroll"],
+    "/": ["/"],
+}
+FORMATS = ("json", "csv", "geojson")
+
+
+def test_every_route_is_a_known_door(app: FastAPI) -> None:
+    assert set(app.openapi()["paths"]) == set(DATASET_DOORS) | set(LISTING_DOORS)
+
+
+def test_public_datasets_come_out_of_every_door(client: TestClient, make_dataset) -> None:
+    public = make_dataset(title="Open payroll")
+    for urls in DATASET_DOORS.values():
+        for url in urls(public):
+            assert client.get(url).status_code == 200, url
+    for urls in LISTING_DOORS.values():
+        for url in urls:
+            assert public in client.get(url).text, url
 
 
 @pytest.mark.parametrize("audience", ["private", "internal"])
@@ -137,11 +162,17 @@ def test_non_public_datasets_are_missing_everywhere(
     client: TestClient, make_dataset: MakeDataset, audience: str
 ) -> None:
     hidden = make_dataset(title="Hidden payroll", audience=audience)
-    for route in ROUTES:
-        body = assert_soda_error(client.get(route(hidden)), 404, "dataset.missing")
-        assert body["data"] == {"id": hidden}
+    for urls in DATASET_DOORS.values():
+        for url in urls(hidden):
+            body = assert_soda_error(client.get(url), 404, "dataset.missing")
+            assert body["data"] == {"id": hidden}
+    for urls in LISTING_DOORS.values():
+        for url in urls:
+            text = client.get(url).text
+            assert hidden not in text, url
+            assert "Hidden payroll" not in text, url
     catalog = client.get("/api/catalog/v1", params={"ids": hidden}).json()
     assert catalog["results"] == []
     assert catalog["resultSetSize"] == 0
     assert client.get("/api/catalog/v1", params={"q": "payroll"}).json()["resultSetSize"] == 0
-    assert hidden not in client.get("/").text
+    assert hidden not in client.get("/openapi.json").text
