@@ -5,7 +5,6 @@ from __future__ import annotations
 from civicport.cli.output import err_console, reporting_errors, row_progress
 from civicport.cli.serve import HOST_OPTION, PORT_OPTION, run_server
 from civicport.config import load_settings
-from civicport.demo.setup import setup_demo
 
 
 def demo_command(host: str = HOST_OPTION, port: int = PORT_OPTION) -> None:
@@ -16,6 +15,8 @@ def demo_command(host: str = HOST_OPTION, port: int = PORT_OPTION) -> None:
     settings = load_settings()
     err_console.print(f"Setting up the sample portal in {settings.home.resolve()}", highlight=False)
     with reporting_errors():
+        from civicport.demo.setup import setup_demo  # heavy: readers and the catalog service
+
         outcomes = setup_demo(settings, progress=row_progress)
     for outcome in outcomes:
         state = "imported" if outcome.result else "already there"

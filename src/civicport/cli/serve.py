@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
-from civicport.api.http_protocol import SodaHttpToolsProtocol
 from civicport.cli.output import err_console, reporting_errors
 from civicport.config import Settings, load_settings
 from civicport.db.engine import make_engine
@@ -42,6 +40,11 @@ def migrate(settings: Settings) -> None:
 
 def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
     """Run Uvicorn on the app factory; each worker builds its app from the same environment."""
+    # Imported here: `civicport import` never needs the web stack, and starts faster without it.
+    import uvicorn
+
+    from civicport.api.http_protocol import SodaHttpToolsProtocol
+
     err_console.print(
         f"civicport serving {settings.site_name} at [bold]http://{host}:{port}[/bold] "
         "(Ctrl+C to stop)",
