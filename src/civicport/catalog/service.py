@@ -83,6 +83,7 @@ def import_file(
     """
     # Imported here: readers pull in heavy format libraries the rest of the service never needs.
     from civicport.ingest.reader import read_file
+    from civicport.ingest.workers import paused_gc
 
     _check_mode(mode)
     overrides = dict(type_overrides or {})
@@ -94,16 +95,17 @@ def import_file(
             c.field_name: c.soda_type for c in existing.columns if c.field_name not in derived
         }
         overrides = existing_types | overrides
-    table = add_points(read_file(path, type_overrides=overrides or None), points)
-    return import_table(
-        engine,
-        table,
-        metadata=metadata,
-        dataset_id=dataset_id,
-        mode=mode,
-        row_identifier=row_identifier,
-        progress=progress,
-    )
+    with paused_gc():
+        table = add_points(read_file(path, type_overrides=overrides or None), points)
+        return import_table(
+            engine,
+            table,
+            metadata=metadata,
+            dataset_id=dataset_id,
+            mode=mode,
+            row_identifier=row_identifier,
+            progress=progress,
+        )
 
 
 def import_table(

@@ -12,7 +12,9 @@ few are in flight at once, so memory does not grow with the file.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -34,6 +36,25 @@ def worker_count() -> int:
     return min(MAX_WORKERS, os.cpu_count() or 1)
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk load.
+
+    A load allocates millions of small lists and strings and makes no reference cycles, yet
+    each few hundred allocations start a collection that walks the young objects again: about
+    a quarter of the first pass on a million rows. Reference counting still frees everything
+    as usual. (The collector is per process: a web server loading in a thread pauses it for
+    its other threads too, for the length of the load.)
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def map_in_workers(
     function: Callable[[Item], Result], items: Iterable[Item], *, workers: int
 ) -> Iterator[Result]:
@@ -42,7 +63,10 @@ def map_in_workers(
     An InvalidUpload raised in a worker is raised here, with its message and data."""
     # forkserver: workers start from a clean process, not a fork of this one and its threads.
     context = multiprocessing.get_context("forkserver")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    # Workers do nothing but load work: no cyclic collection there at all (see paused_gc).
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=gc.disable
+    ) as pool:
         pending: deque[concurrent.futures.Future[tuple[bool, Any, dict[str, Any]]]] = deque()
         try:
             for item in items:
