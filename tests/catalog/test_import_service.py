@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from civicport.catalog.records import DatasetMetadata
-from civicport.catalog.service import import_table
+from civicport.catalog.service import import_file, import_table
 from civicport.catalog.store import get_dataset
 from civicport.errors import Conflict, InvalidUpload, NotFound
 from civicport.ingest.reader import read_file
@@ -408,3 +409,16 @@ def test_a_large_load_through_worker_processes_stores_the_same_rows(engine, big_
     from_workers = load(parallel=True)
     assert len(from_workers) == 20_000
     assert from_workers == load(parallel=False)
+
+
+def test_an_import_pauses_the_cyclic_gc_and_then_restores_it(engine, tmp_path) -> None:
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text("case_id,days\nC1,1\nC2,2\n", encoding="utf-8")
+    bad.write_text("case_id,days\nC1,1,extra\n", encoding="utf-8")
+    during: list[bool] = []
+    import_file(engine, good, metadata=META, progress=lambda _rows: during.append(gc.isenabled()))
+    assert during == [False]
+    assert gc.isenabled()
+    with pytest.raises(InvalidUpload):
+        import_file(engine, bad, metadata=META)
+    assert gc.isenabled()

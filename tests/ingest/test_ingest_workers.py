@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from civicport.datastore.tables import ColumnSchema
 from civicport.errors import InvalidUpload
 from civicport.ingest.chunks import Chunk, encode_chunk
 from civicport.ingest.reader import read_file
-from civicport.ingest.workers import convert_in_workers
+from civicport.ingest.workers import convert_in_workers, map_in_workers
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -73,3 +74,11 @@ def test_checks_in_workers_find_the_first_bad_cell_by_row(big_csv: Path, tmp_pat
         c.soda_type for c in read_file(bad, parallel=False).columns
     ]
     assert inferred.columns[2].soda_type == "text"
+
+
+def collector_enabled(_item: int) -> bool:
+    return gc.isenabled()
+
+
+def test_load_workers_run_without_the_cyclic_gc() -> None:
+    assert list(map_in_workers(collector_enabled, [1, 2, 3], workers=2)) == [False] * 3
