@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -78,7 +79,7 @@ def build_table(
     ts = sa.DateTime(timezone=True) if pg else sa.Text()
     # INTEGER PRIMARY KEY makes _id SQLite's rowid: the row order and the fastest seek.
     id_type = sa.BigInteger() if pg else sa.Integer()
-    table_columns: list[sa.Column] = [
+    table_columns: list[sa.Column[Any]] = [
         sa.Column("_id", id_type, primary_key=True, autoincrement=False),
         sa.Column("_created_at", ts, nullable=False),
         sa.Column("_updated_at", ts, nullable=False),

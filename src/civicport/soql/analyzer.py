@@ -515,7 +515,7 @@ class Analyzer:
         positions = [i for i in range(len(args)) if signature.param_at(i) == "T"]
         if not positions:
             return None
-        typed = [args[i].type for i in positions if not isinstance(args[i], _LITERALS)]
+        typed: list[str] = [args[i].type for i in positions if not isinstance(args[i], _LITERALS)]
         if typed:
             return typed[0]  # a disagreeing argument fails in _bind, at its own position
         naturals = [

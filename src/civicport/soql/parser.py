@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import re
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -183,7 +183,8 @@ def _syntax_error(exc: UnexpectedInput, parameter: str, text: str) -> InvalidQue
     line = getattr(exc, "line", 1) or 1
     column = getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        position = exc.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         hint = " (unterminated string?)" if char in "'\"" else ""
         return _malformed(f"Unexpected character `{char}`{hint}", parameter, text, line, column)
     if isinstance(exc, UnexpectedEOF):
@@ -194,7 +195,8 @@ def _syntax_error(exc: UnexpectedInput, parameter: str, text: str) -> InvalidQue
         )
     assert isinstance(exc, UnexpectedToken)
     # LALR states over-approximate what may follow; ask the parser what it really accepts.
-    accepted = exc.interactive_parser.accepts() if exc.interactive_parser else exc.expected
+    parser = exc.interactive_parser
+    accepted = parser.accepts() if parser else exc.expected  # type: ignore[no-untyped-call]
     expected = _describe_expected(set(accepted))
     if exc.token.type == "$END":
         line, column = _end_position(text)
@@ -496,27 +498,27 @@ def _parse(text: str, start: str, parameter: str) -> Any:
 
 def parse_query(text: str) -> ast.Query:
     """A whole `$query` statement."""
-    return _parse(text, "query", "$query")
+    return cast(ast.Query, _parse(text, "query", "$query"))
 
 
 def parse_select(text: str) -> ast.SelectList:
     """The text of `$select`."""
-    return _parse(text, "select_list", "$select")
+    return cast(ast.SelectList, _parse(text, "select_list", "$select"))
 
 
 def parse_expr(text: str, parameter: str = "$where") -> ast.Expr:
     """One expression: `$where`, `$having`."""
-    return _parse(text, "expr", parameter)
+    return cast(ast.Expr, _parse(text, "expr", parameter))
 
 
 def parse_order(text: str) -> tuple[ast.Ordering, ...]:
     """The text of `$order`."""
-    return _parse(text, "order_list", "$order")
+    return cast(tuple[ast.Ordering, ...], _parse(text, "order_list", "$order"))
 
 
 def parse_group(text: str) -> tuple[ast.Expr, ...]:
     """The text of `$group`."""
-    return _parse(text, "expr_list", "$group")
+    return cast(tuple[ast.Expr, ...], _parse(text, "expr_list", "$group"))
 
 
 def parse_integer(text: str, parameter: str) -> int:

@@ -155,6 +155,6 @@ def _parse_wkt(text: str, soql_type: str) -> Any:
         raise NotConvertible(text)
     if not all(math.isfinite(v) for v in geometry.bounds):
         raise NotConvertible(text)
-    if soql_type == POINT:
+    if isinstance(geometry, shapely.Point):
         return (float(geometry.x), float(geometry.y))
     return geometry

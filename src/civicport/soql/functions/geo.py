@@ -122,7 +122,8 @@ def _within_polygon(e: Emitter, call: TCall) -> str:
 def _intersects(e: Emitter, call: TCall) -> str:
     point, other = call.args
     if other.type == st.POINT:
-        return compare("=")(e, call)
+        equal: str = compare("=")(e, call)
+        return equal
     return _within_polygon(e, call)
 
 

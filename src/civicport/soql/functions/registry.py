@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from civicport.soql import soqltypes as st
 from civicport.soql.sqlgen import Emitter
 from civicport.soql.typed import TCall
 
 Emit = Callable[[Emitter, TCall], Any]
+EmitT = TypeVar("EmitT", bound=Emit)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,10 @@ def register(
     *signatures: Signature,
     aggregate: bool = False,
     literal_args: tuple[int, ...] = (),
-) -> Callable[[Emit], Emit]:
-    def decorate(emit: Emit) -> Emit:
+) -> Callable[[EmitT], EmitT]:
+    """Register an emitter under `name`; the decorated function keeps its own type."""
+
+    def decorate(emit: EmitT) -> EmitT:
         FUNCTIONS[name] = Function(name, signatures, emit, aggregate, frozenset(literal_args))
         return emit
 
