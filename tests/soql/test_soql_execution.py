@@ -359,3 +359,40 @@ def test_injection_attempts_are_syntax_errors(run, soda):
         run(**soda)
     assert info.value.code in ("query.compiler.malformed", "query.soql.no-such-column")
     assert len(run()) == 7
+
+
+def _least_squares(pairs: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """(slope, intercept, r²) of y on x, the textbook way, for the expected answers."""
+    n = len(pairs)
+    mean_x = sum(x for _, x in pairs) / n
+    mean_y = sum(y for y, _ in pairs) / n
+    sxx = sum((x - mean_x) ** 2 for _, x in pairs)
+    syy = sum((y - mean_y) ** 2 for y, _ in pairs)
+    sxy = sum((x - mean_x) * (y - mean_y) for y, x in pairs)
+    slope = sxy / sxx
+    return slope, mean_y - slope * mean_x, sxy * sxy / (sxx * syy)
+
+
+def test_regression_aggregates(run):
+    # (amount, ratio) of the rows where both are present
+    pairs = [(10, 0.5), (25.5, 1.25), (100, 2.0), (7, 0.25), (0, 3.5)]
+    slope, intercept, r2 = _least_squares(pairs)
+    rows = run(
+        select="regr_slope(amount, ratio), regr_intercept(amount, ratio), regr_r2(amount, ratio)"
+    )
+    assert rows == [
+        {
+            "regr_slope_amount_ratio": pytest.approx(slope),
+            "regr_intercept_amount_ratio": pytest.approx(intercept),
+            "regr_r2_amount_ratio": pytest.approx(r2),
+        }
+    ]
+    # One pair (Bushnell Park) or none: no line to fit, so null, as on PostgreSQL.
+    single = run(
+        select="regr_slope(amount, ratio) AS s, regr_r2(amount, ratio) AS r", where="amount = 10"
+    )
+    assert single == [{"s": None, "r": None}]
+    by_category = run(
+        select="category, regr_slope(amount, ratio) AS s", group="category", order="category"
+    )
+    assert {r["category"]: r["s"] for r in by_category}["shop"] is None  # one pair only

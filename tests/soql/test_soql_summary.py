@@ -42,6 +42,7 @@ FROM_ROWS = [
     {"select": "category, min(name)", "group": "category"},  # name is not a dimension
     {"select": "category, count(*)", "where": "amount > 10", "group": "category"},
     {"select": "category, stddev_pop(amount)", "group": "category"},
+    {"select": "category, regr_slope(amount, ratio)", "group": "category"},  # two arguments
     {"select": "category, sum(amount * 2)", "group": "category"},
     {"select": "count(*)", "q": "broken"},
     {"select": "category, amount"},  # not grouped

@@ -84,6 +84,8 @@ class _Rewriter:
     def _aggregate(self, call: TCall) -> TExpr:
         if call.function == "#count_star":
             return _total(_part(ROW_COUNT))
+        if len(call.args) != 1:  # regr_*(y, x): pairs of values the summary does not keep
+            raise _NotSummarizable
         (arg,) = call.args
         if isinstance(arg, TColumn) and arg.name in self.measures:
             return self._measure_aggregate(call, arg)

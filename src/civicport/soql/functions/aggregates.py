@@ -57,6 +57,43 @@ register("stddev_pop", sig("T", "T", of=st.NUMERIC), aggregate=True)(_stddev(Fal
 register("stddev_samp", sig("T", "T", of=st.NUMERIC), aggregate=True)(_stddev(True))
 
 
+def _regression(statistic: str) -> Emit:
+    """regr_slope, regr_intercept, regr_r2 of (y, x) over the rows where both are present."""
+
+    def emit(e: Emitter, call: TCall) -> str:
+        y, x = (e.sql(a) for a in call.args)
+        if e.pg:
+            return f"regr_{statistic}({y}, {x})"
+        # SQLite has no regression aggregates: least squares from sums. Sxx, Syy and Sxy are
+        # n² times the variances and the covariance, as PostgreSQL defines the three results.
+        px = f"(CASE WHEN {y} IS NOT NULL THEN CAST({x} AS REAL) END)"
+        py = f"(CASE WHEN {x} IS NOT NULL THEN CAST({y} AS REAL) END)"
+        n, sx, sy = f"count({px})", f"sum({px})", f"sum({py})"
+        sxx = f"({n} * sum({px} * {px}) - {sx} * {sx})"
+        syy = f"({n} * sum({py} * {py}) - {sy} * {sy})"
+        sxy = f"({n} * sum({px} * {py}) - {sx} * {sy})"
+        if statistic == "slope":
+            return f"({sxy} / NULLIF({sxx}, 0))"
+        if statistic == "intercept":
+            return f"(({sy} * {sxx} - {sxy} * {sx}) / NULLIF({n} * {sxx}, 0))"
+        return (
+            f"(CASE WHEN {sxx} = 0 THEN NULL WHEN {syy} = 0 THEN 1.0 "
+            f"ELSE ({sxy} * {sxy}) / ({sxx} * {syy}) END)"
+        )
+
+    return emit
+
+
+_REGRESSION_SIGNATURES = (
+    sig("number number", st.NUMBER),
+    sig("double double", st.DOUBLE),
+    sig("number double", st.NUMBER),
+    sig("double number", st.NUMBER),
+)
+for _statistic in ("slope", "intercept", "r2"):
+    register(f"regr_{_statistic}", *_REGRESSION_SIGNATURES, aggregate=True)(_regression(_statistic))
+
+
 @register("bool_and", sig("checkbox", st.CHECKBOX), aggregate=True)
 def _bool_and(e: Emitter, call: TCall) -> str:
     x = e.sql(call.args[0])
