@@ -396,3 +396,33 @@ def test_regression_aggregates(run):
         select="category, regr_slope(amount, ratio) AS s", group="category", order="category"
     )
     assert {r["category"]: r["s"] for r in by_category}["shop"] is None  # one pair only
+
+
+def test_time_zone_date_functions(run):
+    where = "name = 'West Farms Mall'"  # closed 2024-03-01T18:30Z: already March 2 in Kolkata
+    rows = run(
+        select="to_floating_timestamp(closed, 'Asia/Kolkata') AS local, "
+        "date_trunc_ymd(closed, 'Asia/Kolkata') AS local_day, date_trunc_ymd(closed) AS utc_day, "
+        "datez_trunc_ym(closed) AS utc_month",
+        where=where,
+    )
+    assert rows == [
+        {
+            "local": "2024-03-02T00:00:00.000",
+            "local_day": "2024-03-02T00:00:00.000",
+            "utc_day": "2024-03-01T00:00:00.000",
+            "utc_month": "2024-03-01T00:00:00.000Z",
+        }
+    ]
+    new_year = run(select="date_trunc_y(closed, 'America/New_York') AS y", where="amount = 100")
+    assert new_year == [{"y": "2021-01-01T00:00:00.000"}]  # 2022-01-01T00:00Z is 19:00 on Dec 31
+
+
+@pytest.mark.parametrize(
+    "select",
+    ["date_trunc_ymd(closed, 'Mars/Olympus_Mons')", "to_floating_timestamp(closed, name)"],
+)
+def test_time_zones_must_be_known_literal_names(run, select):
+    with pytest.raises(InvalidQuery) as caught:
+        run(select=select)
+    assert caught.value.code == "query.soql.type-mismatch"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sqlite3
+import zoneinfo
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from civicport.config import Settings
+from civicport.datastore.types import format_floating
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -56,6 +59,13 @@ def register_sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
     }.items():
         dbapi_conn.create_function(f"cp_{name}", 1, _null_safe(fn), deterministic=True)
     dbapi_conn.create_function("cp_power", 2, _null_safe(math.pow), deterministic=True)
+    dbapi_conn.create_function("cp_to_zone", 2, _null_safe(_to_zone), deterministic=True)
+
+
+def _to_zone(fixed: str, zone: str) -> str:
+    """Stored fixed timestamp ('…Z', UTC) → the floating local time in `zone`, stored form."""
+    utc = dt.datetime.fromisoformat(fixed.replace("Z", "+00:00"))
+    return format_floating(utc.astimezone(zoneinfo.ZoneInfo(zone)))
 
 
 def _null_safe(fn):  # type: ignore[no-untyped-def]

@@ -458,10 +458,11 @@ class Analyzer:
                 function=shown,
             )
         for index in function.literal_args:
-            if not isinstance(args[index], _LITERALS):
+            if index < len(args) and not isinstance(args[index], _LITERALS):
                 raise _error(
                     "type-mismatch",
-                    f"Argument {index + 1} of `{shown}` must be a literal (WKT text)",
+                    f"Argument {index + 1} of `{shown}` must be a literal value "
+                    "(a quoted text such as WKT or a time zone name), not a column or expression",
                     ast.position_of(node.args[index]),
                 )
         best: tuple[int, TCall] | None = None

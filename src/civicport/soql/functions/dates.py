@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
+from civicport.errors import InvalidQuery
 from civicport.soql import soqltypes as st
 from civicport.soql.functions.registry import Emit, register, sig
 from civicport.soql.sqlgen import Emitter
-from civicport.soql.typed import TCall
+from civicport.soql.typed import TCall, TLiteral
 
 
 def _floating(e: Emitter, arg: Any) -> str:
@@ -18,24 +20,71 @@ def _floating(e: Emitter, arg: Any) -> str:
     return sql
 
 
+def _in_zone(e: Emitter, call: TCall) -> str:
+    """A fixed timestamp (argument 1) as the floating local time in a zone (argument 2)."""
+    fixed, zone = call.args
+    assert isinstance(zone, TLiteral)
+    name = e.bind(check_zone(zone.value), st.TEXT)
+    x = e.sql(fixed)
+    return f"({x} AT TIME ZONE {name})" if e.pg else f"cp_to_zone({x}, {name})"
+
+
+def check_zone(name: str) -> str:
+    """An IANA time zone name, checked: 'America/New_York'."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidQuery(
+            f"Unknown time zone '{name}': use an IANA name such as 'America/New_York'",
+            code="query.soql.type-mismatch",
+        ) from None
+    return name
+
+
+_SQLITE_TRUNC = {
+    "day": "substr({x}, 1, 10) || 'T00:00:00.000'",
+    "month": "substr({x}, 1, 7) || '-01T00:00:00.000'",
+    "year": "substr({x}, 1, 4) || '-01-01T00:00:00.000'",
+}
+
+
 def _trunc(unit: str) -> Emit:
-    sqlite_forms = {
-        "day": "substr({x}, 1, 10) || 'T00:00:00.000'",
-        "month": "substr({x}, 1, 7) || '-01T00:00:00.000'",
-        "year": "substr({x}, 1, 4) || '-01-01T00:00:00.000'",
-    }
+    """date_trunc_*(ts) and date_trunc_*(fixed_ts, zone): a floating timestamp."""
 
     def emit(e: Emitter, call: TCall) -> str:
-        x = _floating(e, call.args[0])
+        x = _in_zone(e, call) if len(call.args) == 2 else _floating(e, call.args[0])
         if e.pg:
             return f"date_trunc('{unit}', {x})"
-        return "(" + sqlite_forms[unit].format(x=x) + ")"
+        return "(" + _SQLITE_TRUNC[unit].format(x=x) + ")"
+
+    return emit
+
+
+def _trunc_utc(unit: str) -> Emit:
+    """datez_trunc_*(fixed_ts): truncated in UTC, still a fixed timestamp."""
+
+    def emit(e: Emitter, call: TCall) -> str:
+        x = e.sql(call.args[0])
+        if e.pg:
+            return f"(date_trunc('{unit}', {x} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+        return "(" + _SQLITE_TRUNC[unit].format(x=x) + " || 'Z')"
 
     return emit
 
 
 for _suffix, _unit in (("ymd", "day"), ("ym", "month"), ("y", "year")):
-    register(f"date_trunc_{_suffix}", sig("T", st.FLOATING, of=st.TIMESTAMPS))(_trunc(_unit))
+    register(
+        f"date_trunc_{_suffix}",
+        sig("T", st.FLOATING, of=st.TIMESTAMPS),
+        sig("fixed_timestamp text", st.FLOATING),
+        literal_args=(1,),
+    )(_trunc(_unit))
+    register(f"datez_trunc_{_suffix}", sig("fixed_timestamp", st.FIXED))(_trunc_utc(_unit))
+
+
+@register("to_floating_timestamp", sig("fixed_timestamp text", st.FLOATING), literal_args=(1,))
+def _to_floating(e: Emitter, call: TCall) -> str:
+    return _in_zone(e, call)
 
 
 def _iso_week_sqlite(x: str) -> str:
