@@ -426,3 +426,37 @@ def test_time_zones_must_be_known_literal_names(run, select):
     with pytest.raises(InvalidQuery) as caught:
         run(select=select)
     assert caught.value.code == "query.soql.type-mismatch"
+
+
+def test_padding_splitting_and_chr(run):
+    rows = run(
+        select="left_pad(name, 12, '*') AS padded, right_pad(name, 4, '.') AS cut, "
+        "right_pad(name, 11, '-=') AS filled, left_pad(name, 12, '') AS unfilled, "
+        "split_part(description, ' ', 2) AS second, split_part(description, ' ', -1) AS last, "
+        "split_part(description, ' ', 9) AS past, split_part(description, ' ', 0) AS zero, "
+        "chr(65) AS a, chr(9731) AS snowman, chr(0) AS nul",
+        where="name = 'Colt Park'",  # description: 'Pothole on Wethersfield Avenue'
+    )
+    assert rows == [
+        {
+            "padded": "***Colt Park",
+            "cut": "Colt",
+            "filled": "Colt Park-=",
+            "unfilled": "Colt Park",
+            "second": "on",
+            "last": "Avenue",
+            "past": "",
+            "zero": None,
+            "a": "A",
+            "snowman": "☃",
+            "nul": None,
+        }
+    ]
+
+
+def test_median_is_continuous_for_numbers_and_discrete_otherwise(run):
+    rows = run(select="median(amount) AS amount, median(name) AS name, median(opened) AS opened")
+    # amounts -3, 0, 7, 10, 25.5, 100: halfway between 7 and 10
+    assert rows == [{"amount": 8.5, "name": "State Capitol", "opened": "2023-01-01T00:00:00.000"}]
+    by_category = run(select="category, median(amount) AS m", group="category", order="category")
+    assert {r["category"]: r["m"] for r in by_category}["park"] == pytest.approx(17.75)

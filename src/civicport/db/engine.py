@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import sqlite3
-import zoneinfo
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from civicport.config import Settings
-from civicport.datastore.types import format_floating
+from civicport.db.sqlite_functions import register_sqlite_functions
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -45,39 +42,6 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         register_sqlite_functions(dbapi_conn)
 
     return engine
-
-
-def register_sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
-    """Math functions SoQL needs that not every SQLite build carries."""
-    for name, fn in {
-        "sin": math.sin,
-        "cos": math.cos,
-        "asin": math.asin,
-        "sqrt": math.sqrt,
-        "radians": math.radians,
-        "ln": math.log,
-    }.items():
-        dbapi_conn.create_function(f"cp_{name}", 1, _null_safe(fn), deterministic=True)
-    dbapi_conn.create_function("cp_power", 2, _null_safe(math.pow), deterministic=True)
-    dbapi_conn.create_function("cp_to_zone", 2, _null_safe(_to_zone), deterministic=True)
-
-
-def _to_zone(fixed: str, zone: str) -> str:
-    """Stored fixed timestamp ('…Z', UTC) → the floating local time in `zone`, stored form."""
-    utc = dt.datetime.fromisoformat(fixed.replace("Z", "+00:00"))
-    return format_floating(utc.astimezone(zoneinfo.ZoneInfo(zone)))
-
-
-def _null_safe(fn):  # type: ignore[no-untyped-def]
-    def call(*args):  # type: ignore[no-untyped-def]
-        if any(a is None for a in args):
-            return None
-        try:
-            return fn(*args)
-        except (ValueError, OverflowError):
-            return None
-
-    return call
 
 
 def dialect_name(engine_or_conn: Engine | sa.Connection) -> str:

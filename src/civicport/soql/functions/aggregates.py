@@ -39,6 +39,19 @@ register("min", sig("T", "T", of=st.ORDERED - {st.CHECKBOX}), aggregate=True)(_m
 register("max", sig("T", "T", of=st.ORDERED - {st.CHECKBOX}), aggregate=True)(_min_max("max"))
 
 
+@register("median", sig("T", "T", of=st.ORDERED - {st.CHECKBOX}), aggregate=True)
+def _median(e: Emitter, call: TCall) -> str:
+    """The middle value: interpolated between the two middle ones for numbers (continuous),
+    the lower of them for text and timestamps (discrete)."""
+    arg = call.args[0]
+    x = e.sql(arg)
+    continuous = arg.type in st.NUMERIC
+    if e.pg:
+        kind = "cont" if continuous else "disc"
+        return f"percentile_{kind}(0.5) WITHIN GROUP (ORDER BY {e.collate(x, arg.type)})"
+    return f"cp_median({x})" if continuous else f"cp_median_disc({x})"
+
+
 def _stddev(sample: bool) -> Emit:
     def emit(e: Emitter, call: TCall) -> str:
         x = e.sql(call.args[0])
