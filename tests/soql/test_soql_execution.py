@@ -460,3 +460,23 @@ def test_median_is_continuous_for_numbers_and_discrete_otherwise(run):
     assert rows == [{"amount": 8.5, "name": "State Capitol", "opened": "2023-01-01T00:00:00.000"}]
     by_category = run(select="category, median(amount) AS m", group="category", order="category")
     assert {r["category"]: r["m"] for r in by_category}["park"] == pytest.approx(17.75)
+
+
+def test_width_bucket(run):
+    rows = run(
+        select="name, width_bucket(amount, 0, 100, 4) AS quarter, "
+        "width_bucket(amount, 100, 0, 4) AS reversed, width_bucket(0.29, 0, 1, 100) AS exact, "
+        "width_bucket(amount, 5, 5, 4) AS empty_range, width_bucket(amount, 0, 100, 0) AS none",
+        where="amount IS NOT NULL",
+        order="amount",
+    )
+    assert [(r["name"], r["quarter"], r["reversed"]) for r in rows] == [
+        ("apple store", 0, 5),  # -3: below the range
+        ("Zeta Lot", 1, 5),
+        ("West Farms Mall", 1, 4),
+        ("Bushnell Park", 1, 4),
+        ("Elizabeth Park", 2, 3),  # 25.5
+        ("State Capitol", 5, 1),  # 100: the top edge belongs to the next bucket
+    ]
+    assert {r["exact"] for r in rows} == {30}
+    assert all(r["empty_range"] is None and r["none"] is None for r in rows)

@@ -11,6 +11,7 @@ import math
 import sqlite3
 import zoneinfo
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from civicport.datastore.types import format_floating
@@ -31,6 +32,7 @@ def register_sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
         dbapi_conn.create_function(f"cp_{name}", 2, _null_safe(fn2), deterministic=True)
     for name, fn3 in {"lpad": _lpad, "rpad": _rpad, "split_part": _split_part}.items():
         dbapi_conn.create_function(f"cp_{name}", 3, _null_safe(fn3), deterministic=True)
+    dbapi_conn.create_function("cp_width_bucket", 4, _null_safe(_width_bucket), deterministic=True)
     dbapi_conn.create_aggregate("cp_median", 1, _ContinuousMedian)
     dbapi_conn.create_aggregate("cp_median_disc", 1, _DiscreteMedian)
 
@@ -77,6 +79,23 @@ def _split_part(text: str, delimiter: str, position: int | float) -> str | None:
     fields = text.split(delimiter) if delimiter else [text]
     index = index - 1 if index > 0 else len(fields) + index
     return fields[index] if 0 <= index < len(fields) else ""
+
+
+def _width_bucket(value: float, low: float, high: float, count: float) -> int | None:
+    """width_bucket(): which of `count` equal buckets between low and high holds the value;
+    0 below the range, count + 1 above it. Decimal arithmetic on the numbers as written, as
+    PostgreSQL's numeric does (0.29 × 100 is 29, not 28.999…)."""
+    x, lo, hi = (Decimal(str(v)) for v in (value, low, high))
+    buckets = int(count)
+    if buckets <= 0 or lo == hi:
+        return None
+    if lo > hi:  # a descending range: mirror it
+        x, lo, hi = -x, -lo, -hi
+    if x < lo:
+        return 0
+    if x >= hi:
+        return buckets + 1
+    return int((x - lo) * buckets / (hi - lo)) + 1
 
 
 class _ContinuousMedian:

@@ -41,3 +41,14 @@ def _ln(e: Emitter, call: TCall) -> str:
     x = e.sql(call.args[0])
     # PostgreSQL raises on ln(0) and ln(-1); SQLite's UDF returns null. Make both null.
     return e.math("ln", f"CASE WHEN {x} > 0 THEN {x} END")
+
+
+@register("width_bucket", sig("number number number number", st.NUMBER))
+def _width_bucket(e: Emitter, call: TCall) -> str:
+    value, low, high, count = (e.sql(a) for a in call.args)
+    if not e.pg:
+        return f"cp_width_bucket({value}, {low}, {high}, {count})"
+    # PostgreSQL raises on an empty range or a bucket count under 1: null instead.
+    buckets = f"CAST({count} AS INTEGER)"
+    valid = f"{buckets} > 0 AND {low} <> {high}"
+    return f"(CASE WHEN {valid} THEN width_bucket({value}, {low}, {high}, {buckets}) END)"
