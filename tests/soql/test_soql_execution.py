@@ -480,3 +480,49 @@ def test_width_bucket(run):
     ]
     assert {r["exact"] for r in rows} == {30}
     assert all(r["empty_range"] is None and r["none"] is None for r in rows)
+
+
+def test_field_access_on_timestamps_and_points(run):
+    rows = run(
+        select="name, opened.year, opened.month, opened.dow, opened.woy, location.latitude, "
+        "location.longitude",
+        where="opened.year = 2023 AND opened.month = 1",
+        order="opened",
+    )
+    assert rows == [
+        {
+            "name": "Zeta Lot",  # 2023-01-01, a Sunday, in ISO week 52 of 2022
+            "opened_year": 2023,
+            "opened_month": 1,
+            "opened_dow": 0,
+            "opened_woy": 52,
+            "location_latitude": 41.77,
+            "location_longitude": -72.67,
+        },
+        {
+            "name": "Bushnell Park",
+            "opened_year": 2023,
+            "opened_month": 1,
+            "opened_dow": 0,
+            "opened_woy": 2,
+            "location_latitude": 41.7658,
+            "location_longitude": -72.6851,
+        },
+    ]
+    by_year = run(select="opened.year AS y, count(*) AS n", group="y", order="y")
+    assert by_year == [
+        {"y": 2021, "n": 1},
+        {"y": 2022, "n": 1},
+        {"y": 2023, "n": 3},
+        {"y": 2024, "n": 1},
+        {"y": None, "n": 1},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("select", "message"),
+    [("location.year", "function `.year`"), ("opened.nope", "No such field `.nope`")],
+)
+def test_unknown_or_mistyped_fields(run, select, message):
+    with pytest.raises(InvalidQuery, match=message):
+        run(select=select)

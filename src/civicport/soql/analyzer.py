@@ -103,7 +103,10 @@ def _alias_words(expr: ast.Expr) -> Iterator[str]:
         yield expr.type_name
     elif isinstance(expr, ast.FunctionCall):
         keywords = _KEYWORD_OPERATORS.get(expr.name)
-        if not expr.name.startswith("#"):
+        if expr.name.startswith(ast.FIELD_PREFIX):  # `opened.year` → opened_year
+            yield from _alias_words(expr.args[0])
+            yield expr.name.removeprefix(ast.FIELD_PREFIX)
+        elif not expr.name.startswith("#"):
             yield expr.name
             if expr.distinct:
                 yield "distinct"
@@ -419,9 +422,10 @@ class Analyzer:
         function = FUNCTIONS.get(name)
         shown = display_name(name)
         if function is None:
+            kind = "field" if name.startswith(ast.FIELD_PREFIX) else "function"
             raise _error(
                 "no-such-function",
-                f"No such function `{shown}`",
+                f"No such {kind} `{shown}`",
                 node.pos,
                 function=shown,
             )

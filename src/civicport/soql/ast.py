@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# A field access (`opened.year`, `location.latitude`) is the call #field_year(opened).
+FIELD_PREFIX = "#field_"
+
+
+def field_function(field_name: str) -> str:
+    return FIELD_PREFIX + field_name.lower()
+
 
 @dataclass(frozen=True)
 class Position:

@@ -347,6 +347,11 @@ class _ToAst(Transformer[Token, Any]):
         expr, op, type_name = children
         return ast.Cast(expr, str(type_name), _position(op))
 
+    def field(self, meta: Any, children: list[Any]) -> ast.Expr:
+        """`opened.year`, `location.latitude`: a field of a value, analyzed as a function."""
+        expr, dot, field_name = children
+        return ast.FunctionCall(ast.field_function(str(field_name)), (expr,), pos=_position(dot))
+
     # ---- function calls
     def args(self, meta: Any, children: list[ast.Expr]) -> dict[str, Any]:
         return {"args": tuple(children)}

@@ -13,6 +13,7 @@ from civicport.soql.functions import (  # noqa: F401  (imported to register thei
     arithmetic,
     conditionals,
     dates,
+    fields,
     geo,
     logic,
     numbers,

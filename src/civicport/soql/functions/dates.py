@@ -95,7 +95,9 @@ def _iso_week_sqlite(x: str) -> str:
     return f"((CAST(strftime('%j', {thursday}) AS INTEGER) - 1) / 7 + 1)"
 
 
-def _extract(field: str) -> Emit:
+def extract(field: str) -> Emit:
+    """date_extract_*(ts), and the same parts as fields (`ts.year`, see fields.py)."""
+
     sqlite_forms = {
         "year": "CAST(substr({x}, 1, 4) AS INTEGER)",
         "month": "CAST(substr({x}, 6, 2) AS INTEGER)",
@@ -130,7 +132,7 @@ for _suffix, _field in (
     ("woy", "week"),
     ("iso_y", "isoyear"),
 ):
-    register(f"date_extract_{_suffix}", sig("T", st.NUMBER, of=st.TIMESTAMPS))(_extract(_field))
+    register(f"date_extract_{_suffix}", sig("T", st.NUMBER, of=st.TIMESTAMPS))(extract(_field))
 
 
 @register("date_diff_d", sig("T T", st.NUMBER, of=st.TIMESTAMPS))

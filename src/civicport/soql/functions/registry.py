@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from civicport.soql import soqltypes as st
+from civicport.soql.ast import FIELD_PREFIX
 from civicport.soql.sqlgen import Emitter
 from civicport.soql.typed import TCall
 
@@ -83,6 +84,8 @@ def display_name(function: str) -> str:
     }
     if function in names:
         return names[function]
+    if function.startswith(FIELD_PREFIX):
+        return "." + function.removeprefix(FIELD_PREFIX)
     return function.lstrip("#").replace("_", " ").upper() if function.startswith("#") else function
 
 
