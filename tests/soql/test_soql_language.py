@@ -103,7 +103,7 @@ def test_query_clauses_and_fixed_order():
         ({"where": "a = )"}, "Expected an expression, but got `)`", 5),
         ({"where": "name ILIKE 'x'"}, "but got `ILIKE`", 6),
         ({"where": "name LIKE 'x' ESCAPE '!'"}, "but got `ESCAPE`", 15),
-        ({"where": "x = .5"}, "Unexpected character `.`", 5),
+        ({"where": "x = .5"}, "Expected an expression, but got `.`", 5),
         ({"where": "name = 'open"}, "unterminated string", 8),
         ({"where": "name IN ()"}, "Expected an expression", 10),
         ({"select": "name, *"}, "Star selections must come at the start", 7),
