@@ -526,3 +526,16 @@ def test_field_access_on_timestamps_and_points(run):
 def test_unknown_or_mistyped_fields(run, select, message):
     with pytest.raises(InvalidQuery, match=message):
         run(select=select)
+
+
+def test_runaway_arguments_give_null_not_a_failed_query(run):
+    rows = run(
+        select="left_pad(name, 1e12, 'x') AS huge, width_bucket(amount, 0, 1e400, 4) AS inf",
+        where="name = 'Colt Park'",
+    )
+    assert rows[0]["huge"] is None
+
+
+def test_integral_literals_beyond_64_bits_compare_as_numbers(run):
+    assert len(run(select="name", where="amount < 1e20")) == 6
+    assert run(select="name", where="amount > 100000000000000000000000") == []

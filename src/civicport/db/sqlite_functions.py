@@ -133,7 +133,7 @@ def _null_safe(fn: Callable[..., Any]) -> Callable[..., Any]:
             return None
         try:
             return fn(*args)
-        except (ValueError, OverflowError):
+        except (ValueError, ArithmeticError):  # out of range, infinite, not a number: NULL
             return None
 
     return call

@@ -28,7 +28,8 @@ _PG_TYPES = {
     st.FIXED: "TIMESTAMPTZ",
     st.ROW_ID: "BIGINT",
 }
-# SQLite builds differ in which math functions they carry; db/engine.py registers these.
+_SQLITE_INT_LIMIT = 2**63
+# SQLite builds differ in which math functions they carry; db/sqlite_functions.py has these.
 _SQLITE_MATH = {"sin", "cos", "asin", "sqrt", "radians", "ln", "power"}
 
 
@@ -73,7 +74,10 @@ class Emitter:
 
     def _storage_value(self, value: Any, soql_type: str) -> Any:
         if soql_type == st.NUMBER and not self.pg:
-            return int(value) if value == value.to_integral_value() else float(value)
+            # SQLite integers are 64-bit: larger integral numbers (1e20, 1e400) bind as REAL.
+            if value == value.to_integral_value() and abs(value) < _SQLITE_INT_LIMIT:
+                return int(value)
+            return float(value)
         if soql_type == st.CHECKBOX and not self.pg:
             return int(value)
         if soql_type == st.FLOATING and not self.pg:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from civicport.soql import soqltypes as st
-from civicport.soql.functions.registry import register, sig, simple
+from civicport.soql.functions.registry import integer_arg, register, sig, simple
 from civicport.soql.sqlgen import Emitter
 from civicport.soql.typed import TCall
 
@@ -49,6 +49,6 @@ def _width_bucket(e: Emitter, call: TCall) -> str:
     if not e.pg:
         return f"cp_width_bucket({value}, {low}, {high}, {count})"
     # PostgreSQL raises on an empty range or a bucket count under 1: null instead.
-    buckets = f"CAST({count} AS INTEGER)"
+    buckets = integer_arg(e, count)
     valid = f"{buckets} > 0 AND {low} <> {high}"
     return f"(CASE WHEN {valid} THEN width_bucket({value}, {low}, {high}, {buckets}) END)"

@@ -101,3 +101,12 @@ def simple(sql_name: str) -> Emit:
         return f"{sql_name}({', '.join(e.sql(a) for a in call.args)})"
 
     return emit
+
+
+def integer_arg(e: Emitter, number: str) -> str:
+    """A number argument where SQL wants an integer: rounded half away from zero (as
+    PostgreSQL casts numeric to integer) and held within 32-bit range, so that a huge value
+    cannot make PostgreSQL fail the query (SQLite's CAST already saturates)."""
+    if e.pg:
+        return f"CAST(LEAST(GREATEST({number}, -2147483648), 2147483647) AS INTEGER)"
+    return f"CAST(round({number}) AS INTEGER)"

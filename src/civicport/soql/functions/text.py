@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from civicport.soql import soqltypes as st
-from civicport.soql.functions.registry import Emit, register, sig, simple
+from civicport.soql.functions.registry import Emit, integer_arg, register, sig, simple
 from civicport.soql.sqlgen import Emitter
 from civicport.soql.typed import TCall, TLiteral
 
@@ -18,18 +18,18 @@ register("substring", sig("text number", st.TEXT), sig("text number number", st.
 )
 
 
-def _integer(e: Emitter, number: str) -> str:
-    """A number argument where SQL wants an integer: rounded half away from zero, as
-    PostgreSQL casts numeric to integer."""
-    return f"CAST({number} AS INTEGER)" if e.pg else f"CAST(round({number}) AS INTEGER)"
+# Longest result left_pad/right_pad build: a longer one is null, so that one query cannot ask
+# the database for gigabytes of padding.
+MAX_PADDED_LENGTH = 100_000
 
 
 def _pad(pg_name: str) -> Emit:
     def emit(e: Emitter, call: TCall) -> str:
         text, length, fill = call.args
-        size = _integer(e, e.sql(length))
+        size = integer_arg(e, e.sql(length))
         name = pg_name if e.pg else f"cp_{pg_name}"
-        return f"{name}({e.sql(text)}, {size}, {e.sql(fill)})"
+        padded = f"{name}({e.sql(text)}, {size}, {e.sql(fill)})"
+        return f"(CASE WHEN {size} <= {MAX_PADDED_LENGTH} THEN {padded} END)"
 
     return emit
 
@@ -41,7 +41,7 @@ register("right_pad", sig("text number text", st.TEXT))(_pad("rpad"))
 @register("split_part", sig("text text number", st.TEXT))
 def _split_part(e: Emitter, call: TCall) -> str:
     text, delimiter, position = (e.sql(a) for a in call.args)
-    index = _integer(e, position)
+    index = integer_arg(e, position)
     if e.pg:  # PostgreSQL refuses field 0; SoQL answers null rather than failing the query
         part = f"split_part({text}, {delimiter}, {index})"
         return f"(CASE WHEN {index} = 0 THEN NULL ELSE {part} END)"
@@ -50,7 +50,7 @@ def _split_part(e: Emitter, call: TCall) -> str:
 
 @register("chr", sig("number", st.TEXT))
 def _chr(e: Emitter, call: TCall) -> str:
-    code = _integer(e, e.sql(call.args[0]))
+    code = integer_arg(e, e.sql(call.args[0]))
     if e.pg:  # chr() raises on 0, on surrogates and past U+10FFFF: null instead
         valid = f"{code} BETWEEN 1 AND 1114111 AND {code} NOT BETWEEN 55296 AND 57343"
         return f"(CASE WHEN {valid} THEN chr({code}) END)"
