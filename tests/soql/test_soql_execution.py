@@ -539,3 +539,24 @@ def test_runaway_arguments_give_null_not_a_failed_query(run):
 def test_integral_literals_beyond_64_bits_compare_as_numbers(run):
     assert len(run(select="name", where="amount < 1e20")) == 6
     assert run(select="name", where="amount > 100000000000000000000000") == []
+
+
+def test_substring_counts_from_one_like_postgresql(run):
+    rows = run(
+        select="substring(name, 2, 3) AS mid, substring(name, 0, 3) AS zero, "
+        "substring(name, -1, 3) AS before, substring(name, 6) AS tail, "
+        "substring(name, -5) AS whole, substring(name, 2, -1) AS negative, "
+        "substring(name, 1e12) AS far",
+        where="name = 'Colt Park'",
+    )
+    assert rows == [
+        {
+            "mid": "olt",
+            "zero": "Co",
+            "before": "C",
+            "tail": "Park",
+            "whole": "Colt Park",
+            "negative": None,
+            "far": "",
+        }
+    ]

@@ -31,7 +31,7 @@ def _ceil(e: Emitter, call: TCall) -> str:
 def _round(e: Emitter, call: TCall) -> str:
     args = [e.sql(a) for a in call.args]
     if e.pg:
-        digits = f"CAST({args[1]} AS INTEGER)" if len(args) > 1 else "0"
+        digits = integer_arg(e, args[1]) if len(args) > 1 else "0"
         return f"round({args[0]}, {digits})"
     return f"round({', '.join(args)})"
 

@@ -106,7 +106,7 @@ def simple(sql_name: str) -> Emit:
 def integer_arg(e: Emitter, number: str) -> str:
     """A number argument where SQL wants an integer: rounded half away from zero (as
     PostgreSQL casts numeric to integer) and held within 32-bit range, so that a huge value
-    cannot make PostgreSQL fail the query (SQLite's CAST already saturates)."""
+    neither fails the query on PostgreSQL nor wraps around in SQLite's 32-bit arguments."""
     if e.pg:
         return f"CAST(LEAST(GREATEST({number}, -2147483648), 2147483647) AS INTEGER)"
-    return f"CAST(round({number}) AS INTEGER)"
+    return f"CAST(min(max(round({number}), -2147483648), 2147483647) AS INTEGER)"

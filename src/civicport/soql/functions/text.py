@@ -13,9 +13,24 @@ register("trim", sig("text", st.TEXT))(simple("trim"))
 register("trim_leading", sig("text", st.TEXT))(simple("ltrim"))
 register("trim_trailing", sig("text", st.TEXT))(simple("rtrim"))
 register("replace", sig("text text text", st.TEXT))(simple("replace"))
-register("substring", sig("text number", st.TEXT), sig("text number number", st.TEXT))(
-    simple("substr")
-)
+
+
+@register("substring", sig("text number", st.TEXT), sig("text number number", st.TEXT))
+def _substring(e: Emitter, call: TCall) -> str:
+    """1-based, as PostgreSQL's substr: a start before 1 still counts the positions before the
+    text (substring('hello', -1, 3) is 'h'); a negative length gives null, not an error."""
+    text, start = e.sql(call.args[0]), integer_arg(e, e.sql(call.args[1]))
+    if len(call.args) == 2:
+        return f"substr({text}, {start})" if e.pg else f"substr({text}, max({start}, 1))"
+    length = integer_arg(e, e.sql(call.args[2]))
+    if e.pg:
+        part = f"substr({text}, {start}, {length})"
+    else:  # SQLite counts a start below 1 from the end of the text instead
+        part = (
+            f"(CASE WHEN {start} < 1 THEN substr({text}, 1, max({length} + {start} - 1, 0)) "
+            f"ELSE substr({text}, {start}, {length}) END)"
+        )
+    return f"(CASE WHEN {length} >= 0 THEN {part} END)"
 
 
 # Longest result left_pad/right_pad build: a longer one is null, so that one query cannot ask
