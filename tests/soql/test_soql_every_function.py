@@ -1,4 +1,4 @@
-"""Every SoQL function, called by name with each of its signatures, runs on both databases.
+"""Every SoQL function and operator, with each of its signatures, runs on both databases.
 
 The sample arguments are columns (or literals) of the sample table of the right type, so every
 call must compile. It may hit a value the database rejects (DataError, a 400 over HTTP), but it
@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from civicport.soql import soqltypes as st
+from civicport.soql.ast import FIELD_PREFIX
 from civicport.soql.functions import FUNCTIONS, Signature
 
 SAMPLES = {
@@ -42,17 +43,59 @@ def _argument(signature: Signature, index: int, literal: bool) -> str | None:
     return SAMPLES.get(param)
 
 
+# Internal functions of summary-table queries (soql/summary.py): no SoQL spelling at all.
+SUMMARY_ONLY = {"#summary_total", "#summary_count_present", "#summary_ratio"}
+# How SoQL spells the operators, casts and fields (registered under `#` names).
+SYNTAX = {
+    **{op: "({0} " + op[1:] + " {1})" for op in ("#=", "#!=", "#<", "#<=", "#>", "#>=")},
+    **{op: "({0} " + op[1:] + " {1})" for op in ("#+", "#-", "#*", "#/", "#%", "#^", "#||")},
+    "#and": "({0} AND {1})",
+    "#or": "({0} OR {1})",
+    "#not": "(NOT {0})",
+    "#neg": "(- {0})",
+    "#pos": "(+ {0})",
+    "#is_null": "({0} IS NULL)",
+    "#is_not_null": "({0} IS NOT NULL)",
+    "#between": "({0} BETWEEN {1} AND {2})",
+    "#not_between": "({0} NOT BETWEEN {1} AND {2})",
+    "#in": "({0} IN ({1}))",
+    "#not_in": "({0} NOT IN ({1}))",
+    "#like": "({0} LIKE {1})",
+    "#not_like": "({0} NOT LIKE {1})",
+    "#to_text": "{0}::text",
+    "#to_number": "{0}::number",
+    "#to_double": "{0}::double",
+    "#count_star": "count(*)",
+}
+
+
 def _calls() -> list[tuple[str, str]]:
     calls = []
     for name, function in sorted(FUNCTIONS.items()):
-        if name.startswith("#"):
-            continue  # operators and fields: reached through syntax, covered elsewhere
         for signature in function.signatures:
             count = len(signature.params) + signature.repeat
             args = [_argument(signature, i, i in function.literal_args) for i in range(count)]
-            if None not in args:
-                calls.append((name, f"{name}({', '.join(args)})"))  # type: ignore[arg-type]
+            if None in args:
+                continue
+            if name.startswith(FIELD_PREFIX):
+                call = f"{args[0]}.{name.removeprefix(FIELD_PREFIX)}"
+            elif name in SUMMARY_ONLY:
+                continue
+            elif name.startswith("#"):
+                call = SYNTAX[name].format(*args)
+            else:
+                call = f"{name}({', '.join(args)})"  # type: ignore[arg-type]
+            calls.append((name, call))
     return calls
+
+
+def test_every_operator_has_a_spelling() -> None:
+    internal = {n for n in FUNCTIONS if n.startswith("#") and not n.startswith(FIELD_PREFIX)}
+    assert internal - set(SYNTAX) == {
+        "#summary_total",
+        "#summary_count_present",
+        "#summary_ratio",  # never written
+    }
 
 
 @pytest.mark.parametrize(("name", "call"), _calls())

@@ -560,3 +560,11 @@ def test_substring_counts_from_one_like_postgresql(run):
             "far": "",
         }
     ]
+
+
+def test_remainder_of_doubles_and_text_to_double(run):
+    rows = run(
+        select="ratio % 0.3 AS rest, (amount::text)::double AS back",
+        where="name = 'Elizabeth Park'",  # ratio 1.25, amount 25.5
+    )
+    assert rows == [{"rest": pytest.approx(0.05), "back": 25.5}]

@@ -38,6 +38,7 @@ _CASTS = {
     (st.NUMBER, st.DOUBLE): "#to_double",
     (st.DOUBLE, st.NUMBER): "#to_number",
     (st.TEXT, st.NUMBER): "#to_number",
+    (st.TEXT, st.DOUBLE): "#to_double",
 }
 
 

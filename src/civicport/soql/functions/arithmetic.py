@@ -35,6 +35,9 @@ def _divide(e: Emitter, call: TCall) -> str:
 def _modulo(e: Emitter, call: TCall) -> str:
     left, right = (e.sql(a) for a in call.args)
     if e.pg:
+        if call.type == st.DOUBLE:  # PostgreSQL's mod() takes integers and numerics only
+            remainder = f"MOD(CAST({left} AS NUMERIC), NULLIF(CAST({right} AS NUMERIC), 0))"
+            return f"CAST({remainder} AS DOUBLE PRECISION)"
         return f"MOD({left}, NULLIF({right}, 0))"
     # Truncated remainder (PostgreSQL's), also for non-integers, which SQLite's % truncates.
     return f"({left} - {right} * CAST(CAST({left} AS REAL) / NULLIF({right}, 0) AS INTEGER))"
@@ -69,17 +72,19 @@ def _to_text(e: Emitter, call: TCall) -> str:
     return f"CAST({e.sql(call.args[0])} AS TEXT)"
 
 
-@register("#to_number", sig("*", st.NUMBER))
-def _to_number(e: Emitter, call: TCall) -> str:
-    arg = call.args[0]
-    x = e.sql(arg)
-    if e.pg and arg.type == st.TEXT:
-        # PostgreSQL raises on text that is not a number; give null instead of a failed query.
-        return f"(CASE WHEN trim({x}) ~ '{_NUMBER_RE}' THEN CAST(trim({x}) AS NUMERIC) END)"
-    return f"CAST({x} AS NUMERIC)"
+def _to_numeric(pg_type: str, sqlite_type: str) -> Emit:
+    def emit(e: Emitter, call: TCall) -> str:
+        arg = call.args[0]
+        x = e.sql(arg)
+        if not e.pg:
+            return f"CAST({x} AS {sqlite_type})"
+        if arg.type == st.TEXT:
+            # PostgreSQL raises on text that is not a number: null instead of a failed query.
+            return f"(CASE WHEN trim({x}) ~ '{_NUMBER_RE}' THEN CAST(trim({x}) AS {pg_type}) END)"
+        return f"CAST({x} AS {pg_type})"
+
+    return emit
 
 
-@register("#to_double", sig("*", st.DOUBLE))
-def _to_double(e: Emitter, call: TCall) -> str:
-    x = e.sql(call.args[0])
-    return f"CAST({x} AS DOUBLE PRECISION)" if e.pg else f"CAST({x} AS REAL)"
+register("#to_number", sig("*", st.NUMBER))(_to_numeric("NUMERIC", "NUMERIC"))
+register("#to_double", sig("*", st.DOUBLE))(_to_numeric("DOUBLE PRECISION", "REAL"))
