@@ -69,11 +69,19 @@ SYNTAX = {
 }
 
 
+def _arities(signatures: tuple[Signature, ...]) -> list[tuple[Signature, int]]:
+    """Each signature with its fewest arguments, and with one more round of repeats."""
+    return [
+        (signature, count)
+        for signature in signatures
+        for count in sorted({len(signature.params), len(signature.params) + signature.repeat})
+    ]
+
+
 def _calls() -> list[tuple[str, str]]:
     calls = []
     for name, function in sorted(FUNCTIONS.items()):
-        for signature in function.signatures:
-            count = len(signature.params) + signature.repeat
+        for signature, count in _arities(function.signatures):
             args = [_argument(signature, i, i in function.literal_args) for i in range(count)]
             if None in args:
                 continue

@@ -568,3 +568,9 @@ def test_remainder_of_doubles_and_text_to_double(run):
         where="name = 'Elizabeth Park'",  # ratio 1.25, amount 25.5
     )
     assert rows == [{"rest": pytest.approx(0.05), "back": 25.5}]
+
+
+def test_having_without_group_by_makes_one_group(run):
+    assert run(select="'all' AS scope", having="true") == [{"scope": "all"}]
+    assert run(select="'all' AS scope", having="false") == []
+    assert run(select="count(*) AS n", having="count(*) > 5") == [{"n": 7}]

@@ -33,7 +33,7 @@ from civicport.soql.parser import (
 )
 from civicport.soql.sqlgen import TABLE_ALIAS, Emitter, quote
 from civicport.soql.summary import use_summary
-from civicport.soql.typed import TCall, TColumn, TExpr, walk
+from civicport.soql.typed import TCall, TColumn, TExpr, contains_aggregate, walk
 
 # Predicates that are never true when their direct arguments are null: a row that passes
 # WHERE has non-null values there, so ORDER BY need not say where nulls go (which lets SQLite
@@ -142,6 +142,8 @@ class _Builder:
             parts.append("WHERE " + " AND ".join(conditions))
         if self.a.group_by:
             parts.append("GROUP BY " + ", ".join(self._group_keys()))
+        elif self._needs_explicit_group():
+            parts.append("GROUP BY NULL")
         if self.a.having is not None:
             parts.append("HAVING " + e.sql(self.a.having))
         if self.a.distinct:
@@ -153,6 +155,13 @@ class _Builder:
         if self.a.offset and seek is None:
             parts.append(f"OFFSET {e.bind(self.a.offset, st.ROW_ID)}")
         return CompiledQuery(" ".join(parts), e.params, columns)
+
+    def _needs_explicit_group(self) -> bool:
+        """HAVING with no GROUP BY makes one group of all rows. SQLite accepts that only when
+        the selected columns aggregate; otherwise it must be told to group, by a constant."""
+        if self.e.pg or self.a.having is None:
+            return False
+        return not any(contains_aggregate(o.expr) for o in self.a.outputs)
 
     def _group_keys(self) -> list[str]:
         keys = [v for g in self.a.group_by for v in self.e.values(g)]

@@ -21,7 +21,13 @@ def _iif(e: Emitter, call: TCall) -> str:
     return f"(CASE WHEN {cond} THEN {then} ELSE {other} END)"
 
 
-register("coalesce", sig("T", "T", repeat=1, of=SCALARS))(simple("coalesce"))
+@register("coalesce", sig("T", "T", repeat=1, of=SCALARS))
+def _coalesce(e: Emitter, call: TCall) -> str:
+    args = [e.sql(a) for a in call.args]
+    # SQLite's coalesce() wants two arguments or more; of one, it is that one.
+    return f"coalesce({', '.join(args)})" if len(args) > 1 else args[0]
+
+
 register("nullif", sig("T T", "T", of=SCALARS))(simple("nullif"))
 
 
