@@ -48,11 +48,16 @@ def test_serve_answers_soda_queries(cli, cli_env, tmp_path):
     try:
         wait_until_up(process, base + "/resource/tree-0001.json")
         response = httpx.get(base + "/resource/tree-0001.json", params={"$order": "height"})
+        # A NUL in a row id is quoted in the error message header: the server must still answer.
+        missing = httpx.get(base + "/resource/tree-0001/row-%00.json")
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=10)
 
     assert response.status_code == 200, output
+    assert missing.status_code == 404, output
+    assert missing.json()["code"] == "soda.row.not-found"
+    assert missing.headers["x-error-message"] == "Row 'row-?' not found"
     assert response.json() == [
         {"species": "Elm", "height": "9"},
         {"species": "Oak", "height": "12"},

@@ -80,9 +80,11 @@ def error_response(
 
 
 def _header_safe(text: str) -> str:
-    # Header values travel as latin-1 and must be one line; messages may quote user input.
+    # Header values travel as latin-1, on one line, without control characters (the HTTP
+    # server refuses to send a NUL and drops the connection); messages may quote user input.
     flat = " ".join(text.split())[:500]
-    return flat.encode("latin-1", "replace").decode("latin-1")
+    printable = "".join(ch if ch.isprintable() else "?" for ch in flat)
+    return printable.encode("latin-1", "replace").decode("latin-1")
 
 
 def domain_error_response(exc: CivicportError) -> Response:
