@@ -18,7 +18,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from civicport import __version__
 from civicport.api.errors import install_error_handlers
 from civicport.api.home import router as home_router
-from civicport.api.middleware import SodaHeadersMiddleware
+from civicport.api.middleware import HeadAsGetMiddleware, SodaHeadersMiddleware
 from civicport.api.soda.discovery import router as discovery_router
 from civicport.api.soda.resource import router as resource_router
 from civicport.api.soda.views import router as views_router
@@ -59,4 +59,5 @@ def create_app(settings: Settings) -> FastAPI:
     # Outermost last: CORS and request ids are added to whatever GZip and the routes answer.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(SodaHeadersMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     return app

@@ -221,3 +221,16 @@ def test_a_replace_is_seen_at_once(client: TestClient, inspections: str, engine)
     assert response.json() == [{"title": "Only row"}]
     assert response.headers["x-soda2-fields"] == '["title"]'
     assert client.get(f"/api/views/{inspections}.json").json()["columns"][0]["fieldName"] == "title"
+
+
+def test_head_answers_the_get_headers_without_a_body(client: TestClient, inspections: str) -> None:
+    for path in (f"/resource/{inspections}.json", f"/api/views/{inspections}/rows.csv"):
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == 200, path
+        assert head.content == b""
+        for name in ("content-type", "etag", "last-modified", "content-disposition"):
+            assert head.headers.get(name) == get.headers.get(name), (path, name)
+    missing = client.head("/resource/nope-0000.json")
+    assert missing.status_code == 404
+    assert missing.headers["x-error-code"] == "dataset.missing"
+    assert missing.content == b""

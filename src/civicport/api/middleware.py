@@ -44,6 +44,38 @@ class SodaHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadAsGetMiddleware:
+    """Answers HEAD like GET, without the body: link checkers and download tools ask for a
+    resource's headers (type, ETag, Last-Modified) before they fetch it.
+
+    The body the app goes on producing is dropped, and from the moment the headers are sent
+    the app reads "client gone", so a streamed export can stop early.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def receive_until_started() -> Message:
+            if started:
+                return {"type": "http.disconnect"}
+            return await receive()
+
+        async def send_headers_only(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                await send(message)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app(dict(scope, method="GET"), receive_until_started, send_headers_only)
+
+
 def _preflight(request_headers: Headers, request_id: str) -> Response:
     return Response(
         status_code=200,
