@@ -337,13 +337,7 @@ def _state_after(
     key: str | None,
 ) -> store.DataState:
     row_count = dataset.row_count + counts.created - counts.deleted
-    dimensions = dataset.summary_dimensions
-    if dimensions:
-        schema = dataset.table_schema(conn.dialect.name)
-        table = dataset.data_table
-        with parallel_sorting(conn):
-            kept = write_summary(conn, table, schema.columns, dimensions, row_count)
-        dimensions = dimensions if kept else None
+    dimensions = _refresh_summary(conn, dataset, row_count)
     low, high = id_range(conn, dataset.data_table)
     dense = row_count == 0 or (low is not None and high is not None and high - low + 1 == row_count)
     return store.DataState(
@@ -356,6 +350,20 @@ def _state_after(
         row_identifier=key,
         summary_dimensions=dimensions,
     )
+
+
+def _refresh_summary(
+    conn: sa.Connection, dataset: DatasetRecord, row_count: int
+) -> tuple[str, ...] | None:
+    """Recompute the summary after rows changed in place; its dimensions, or None if the
+    dataset has none (any more: a summary grown too large is dropped)."""
+    dimensions = dataset.summary_dimensions
+    if not dimensions:
+        return None
+    columns = dataset.table_schema(conn.dialect.name).columns
+    with parallel_sorting(conn):
+        kept = write_summary(conn, dataset.data_table, columns, dimensions, row_count)
+    return dimensions if kept else None
 
 
 def _unused_id(conn: sa.Connection) -> str:

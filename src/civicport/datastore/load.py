@@ -36,12 +36,6 @@ TEXT_SAMPLE_ROWS = 10_000
 INDEXED_TYPES = frozenset(
     {"number", "double", "checkbox", "floating_timestamp", "fixed_timestamp", "point"}
 )
-# Types whose Python value (as readers yield it) is already the stored value.
-_PASSTHROUGH = {
-    "sqlite": {"text", "url", "double"},
-    "postgresql": {"text", "url", "double", "number"},
-}
-
 Progress = Callable[[int], None]
 
 

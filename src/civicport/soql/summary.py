@@ -40,9 +40,7 @@ class _NotSummarizable(Exception):
 
 def use_summary(analysis: Analysis, summary: SummarySchema | None) -> Analysis | None:
     """The same query over the summary table's columns, or None if it cannot be answered there."""
-    if summary is None or not analysis.grouped or analysis.search is not None:
-        return None
-    if analysis.distinct:
+    if summary is None or not analysis.grouped or analysis.search is not None or analysis.distinct:
         return None
     rewrite = _Rewriter(summary).expr
     try:
