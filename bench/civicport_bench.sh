@@ -3,6 +3,7 @@
 #
 #   bash bench/civicport_bench.sh all        # prep the anchor data, import, serve, load both, stop
 #   bash bench/civicport_bench.sh imports|import|import_anchor|serve|load|stop
+#   bash bench/civicport_bench.sh pages      # the web pages (bench_pages.py), after prepare and import
 #   bash bench/civicport_bench.sh anchor serve|load|stop   # a step of the shared anchor script
 #
 # Environment (all optional):
@@ -11,6 +12,7 @@
 #   PORT        civicport port on 127.0.0.1                     (default 8000)
 #   WORKERS     civicport server processes                      (default 2, one per core)
 #   LOAD_ARGS   extra arguments for load.py, e.g. "--duration 5 --queries Q1,Q2"
+#   PAGES_ARGS  extra arguments for bench_pages.py, e.g. "--requests 50 --no-browser"
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
@@ -99,6 +101,12 @@ all() {
   anchor serve
   anchor load
   anchor stop
+}
+
+pages() {  # the web pages on 1,000 small datasets beside the 1M-row one, one worker
+  # shellcheck disable=SC2086  # PAGES_ARGS is a list of words by design
+  BENCH_DIR=$DIR "$(dirname "$CIVICPORT")/python" "$HERE/bench_pages.py" --source "$CP_HOME" \
+    --big-id "$DATASET_ID" --out "$DIR/results_pages.json" ${PAGES_ARGS:-} | tee "$LOGS/pages.txt"
 }
 
 command=${1:-all}

@@ -30,6 +30,35 @@ class Settings(BaseModel):
         "Use postgresql+psycopg://user@host/db for PostgreSQL.",
     )
     site_name: str = Field(default="civicport", description="The portal's name, shown in pages.")
+    site_url: str | None = Field(
+        default=None,
+        description="Public base URL of the portal (https://data.example.gov), used in "
+        "canonical links, the sitemap and sharing tags; defaults to the URL a request came in on.",
+    )
+    site_about: str = Field(
+        default="",
+        description="A short Markdown text about the portal, shown on the home page.",
+    )
+    site_logo_url: str | None = Field(
+        default=None,
+        description="Address of the logo shown beside the site name (a path under /static or "
+        "a full URL).",
+    )
+    site_color: str = Field(
+        default="#1d4f91",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="The portal's main colour as #rrggbb; text on it is black or white, "
+        "whichever contrasts more.",
+    )
+    map_tile_url: str | None = Field(
+        default=None,
+        description="Base-map tile URL template ({z}/{x}/{y}) for dataset maps. Unset, maps "
+        "draw the points on a plain background and the portal calls no other host.",
+    )
+    map_tile_attribution: str = Field(
+        default="",
+        description="Attribution shown on maps for the base-map tiles (HTML allowed).",
+    )
     max_query_length: int = Field(
         default=60_000,
         description="Longest query string (characters) a request may carry; "

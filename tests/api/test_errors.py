@@ -122,9 +122,9 @@ def test_cors_preflight(client: TestClient, inspections: str) -> None:
     assert response.headers["access-control-allow-headers"] == "X-App-Token"
 
 
-# Every door of the API, by route: how to ask it about one dataset. The list is checked against
-# the app's own routes, so a new route fails test_every_route_is_a_known_door until it is here
-# and the test below proves it hides what an anonymous reader may not see.
+# Every door, by route: how to ask it about one dataset. The list is checked against the app's
+# own routes (API and pages), so a new route fails test_every_route_is_a_known_door until it is
+# here and the tests below prove it hides what an anonymous reader may not see.
 DATASET_DOORS: dict[str, Callable[[str], list[str]]] = {
     "/resource/{dataset_id}.{fmt}": lambda i: [f"/resource/{i}.{f}" for f in FORMATS],
     "/resource/{dataset_id}": lambda i: [f"/resource/{i}"],
@@ -135,26 +135,48 @@ DATASET_DOORS: dict[str, Callable[[str], list[str]]] = {
     "/api/views/{dataset_id}.json": lambda i: [f"/api/views/{i}.json"],
     "/api/views/{dataset_id}/rows.csv": lambda i: [f"/api/views/{i}/rows.csv?accessType=DOWNLOAD"],
 }
+# Pages about one dataset: a hidden one is the same "not found" page as a dataset that never was.
+PAGE_DOORS: dict[str, Callable[[str], list[str]]] = {
+    "/d/{dataset_id}": lambda i: [f"/d/{i}", *[f"/d/{i}?tab={t}" for t in PAGE_TABS]],
+}
 # Doors that list datasets: their answers must not name, count or describe a hidden one.
 LISTING_DOORS: dict[str, list[str]] = {
     "/api/catalog/v1": ["/api/catalog/v1", "/api/catalog/v1?q=payroll"],
     "/": ["/"],
+    "/browse": ["/browse", "/browse?q=payroll", "/browse?sort=updated", "/browse?sort=views"],
+    "/sitemap.xml": ["/sitemap.xml"],
+    "/robots.txt": ["/robots.txt"],
 }
 FORMATS = ("json", "csv", "geojson")
+PAGE_TABS = ("chart", "map", "api")
+# Routes FastAPI adds to describe the API itself, and the folder of page assets.
+FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static"}
+
+
+def route_paths(routes) -> set[str]:
+    """Every path the app answers, also inside included routers (which recent FastAPI keeps
+    as router objects instead of copying their routes)."""
+    paths = set()
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        paths |= route_paths(included.routes) if included else {route.path}
+    return paths
 
 
 def test_every_route_is_a_known_door(app: FastAPI) -> None:
-    assert set(app.openapi()["paths"]) == set(DATASET_DOORS) | set(LISTING_DOORS)
+    routes = route_paths(app.routes) - FRAMEWORK_ROUTES
+    assert routes == set(DATASET_DOORS) | set(PAGE_DOORS) | set(LISTING_DOORS)
 
 
 def test_public_datasets_come_out_of_every_door(client: TestClient, make_dataset) -> None:
     public = make_dataset(title="Open payroll")
-    for urls in DATASET_DOORS.values():
+    for urls in (*DATASET_DOORS.values(), *PAGE_DOORS.values()):
         for url in urls(public):
             assert client.get(url).status_code == 200, url
-    for urls in LISTING_DOORS.values():
+    for path, urls in LISTING_DOORS.items():
         for url in urls:
-            assert public in client.get(url).text, url
+            if path != "/robots.txt":
+                assert public in client.get(url).text, url
 
 
 @pytest.mark.parametrize("audience", ["private", "internal"])
@@ -166,6 +188,11 @@ def test_non_public_datasets_are_missing_everywhere(
         for url in urls(hidden):
             body = assert_soda_error(client.get(url), 404, "dataset.missing")
             assert body["data"] == {"id": hidden}
+    for urls in PAGE_DOORS.values():
+        for url in urls(hidden):
+            page = client.get(url)
+            assert page.status_code == 404, url
+            assert "Hidden payroll" not in page.text, url
     for urls in LISTING_DOORS.values():
         for url in urls:
             text = client.get(url).text

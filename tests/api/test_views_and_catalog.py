@@ -149,14 +149,6 @@ def test_catalog_rejects_windows_past_10000(client: TestClient) -> None:
     assert client.get("/api/catalog/v1", params={"offset": -1}).status_code == 400
 
 
-def test_home_page_lists_public_datasets(client: TestClient, catalog: list[str]) -> None:
-    page = client.get("/")
-    assert page.headers["content-type"].startswith("text/html")
-    for dataset_id in catalog:
-        assert f'href="/resource/{dataset_id}.json"' in page.text
-    assert "Secret trash" not in page.text
-
-
 def test_openapi_describes_the_routes(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     for path in (

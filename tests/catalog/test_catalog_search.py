@@ -1,4 +1,5 @@
-"""catalog.store.search_datasets and facet_counts over datasets made through the service."""
+"""catalog.store.search_datasets and facet_counts (the Discovery API's search) over datasets made
+through the service."""
 
 from __future__ import annotations
 
@@ -51,9 +52,13 @@ def test_default_search_lists_public_datasets_by_title(engine, catalog):
         ("environment", ["aaaa-0003"]),  # category
         ("food", ["aaaa-0002"]),  # tag
         ("species", ["aaaa-0003"]),  # column name
-        ("street trees", ["aaaa-0003"]),  # every word must match
+        ("species trees", ["aaaa-0003"]),  # every word must match
+        ("species pothole", []),
         ("roads", ["aaaa-0001", "aaaa-0003"]),
         ("nothing-like-this", []),
+        ("potholes", ["aaaa-0001"]),  # read as the catalog page reads it: plurals,
+        ("restaraunt", ["aaaa-0002"]),  # typos
+        ("payroll", []),  # private
     ],
 )
 def test_q_matches_text_fields_and_columns(engine, catalog, q, expected):
@@ -67,7 +72,8 @@ def test_title_matches_rank_first(engine, catalog):
 
 def test_like_wildcards_in_q_are_literal(engine, catalog):
     assert ids(engine, q="100%", audiences=None) == (["aaaa-0004"], 1)
-    assert ids(engine, q="%", audiences=None) == (["aaaa-0004"], 1)
+    assert ids(engine, q="100_", audiences=None) == ([], 0)  # '_' is a word character
+    assert ids(engine, q="%", audiences=None)[1] == 5  # no words: everything
 
 
 def test_category_tag_and_audience_filters(engine, catalog):
@@ -93,6 +99,7 @@ def test_facet_counts(engine, catalog):
         everything = facet_counts(conn, audiences=None)
     assert public.categories == [("Environment", 1), ("Health", 1), ("Streets", 1)]
     assert public.tags == [("roads", 2), ("311", 1), ("Food", 1), ("trees", 1)]
+    assert public.types == [("table", 3)]
     assert everything.categories[0] == ("Finance", 2)
 
 

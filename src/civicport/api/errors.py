@@ -10,6 +10,7 @@ through our header middleware).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -91,6 +92,10 @@ def domain_error_response(exc: CivicportError) -> Response:
     return error_response(status_for(exc), exc.code, exc.message, exc.data)
 
 
+# Answers an error as a web page when the request was for one (None: it was not).
+PageErrorRenderer = Callable[[Request, int, str], Response | None]
+
+
 async def _on_domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CivicportError)
     return domain_error_response(exc)
@@ -131,11 +136,31 @@ async def _on_unexpected_error(_request: Request, exc: Exception) -> Response:
     return error_response(500, "internal", "Internal server error")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Route every failure an API request can meet through the SODA error shape."""
-    app.add_exception_handler(CivicportError, _on_domain_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for unworkable in (RecursionError, OverflowError, sa.exc.DataError):
-        app.add_exception_handler(unworkable, _on_unworkable_input)
-    app.add_exception_handler(Exception, _on_unexpected_error)
+Handler = Callable[[Request, Exception], Any]
+
+
+def install_error_handlers(app: FastAPI, page_errors: PageErrorRenderer | None = None) -> None:
+    """Route every failure an API request can meet through the SODA error shape; requests for
+    web pages get `page_errors`' page instead (same status, same message)."""
+    handlers: list[tuple[type[BaseException], Handler]] = [
+        (CivicportError, _on_domain_error),
+        (RequestValidationError, _on_validation_error),
+        (StarletteHTTPException, _on_http_error),
+        *[(e, _on_unworkable_input) for e in (RecursionError, OverflowError, sa.exc.DataError)],
+        (Exception, _on_unexpected_error),
+    ]
+    for error_type, handler in handlers:
+        app.add_exception_handler(error_type, _as_page_when_asked(handler, page_errors))
+
+
+def _as_page_when_asked(handler: Handler, page_errors: PageErrorRenderer | None) -> Handler:
+    if page_errors is None:
+        return handler
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        response: Response = await handler(request, exc)
+        message = response.headers.get("X-Error-Message", "")
+        page = page_errors(request, response.status_code, message)
+        return response if page is None else page
+
+    return handle

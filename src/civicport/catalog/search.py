@@ -1,21 +1,24 @@
-"""Catalog search as SQL: which datasets match a query and filters, and in what order.
+"""Catalog search as SQL: which datasets pass the filters and the access rule, in what order.
 
-Matching is case-insensitive substring search (LIKE on lower-cased text, so both dialects
-behave alike) over title, description, category, tags, and column names and descriptions.
-Every word of `q` must match somewhere. Ranking: the whole query in the title first, then a
-word in the title, then the rest; ties by title. Good enough for a city's few hundred datasets;
-a full-text index can replace it behind the same functions.
+Which datasets match the words is decided on their cached text (catalog.vocabulary) and arrives
+here as ids; everything else (categories, departments, tags, types, audiences, order, paging)
+is SQL, so it is always as current as the catalog.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from civicport.datastore.types import GEOMETRY_TYPES
 from civicport.db.schema import dataset_columns, datasets
+
+# A dataset with a column of one of these types can be drawn on a map.
+MAP_SODA_TYPES = GEOMETRY_TYPES | {"location"}
+SORTS = ("relevance", "updated", "views", "name")
 
 
 def like_pattern(text: str) -> str:
@@ -28,42 +31,16 @@ def _contains(expr: sa.ColumnElement[Any], pattern: str) -> sa.ColumnElement[boo
     return sa.func.lower(expr).like(pattern, escape="\\")
 
 
-def _tags_text(dialect: str) -> sa.ColumnElement[Any]:
-    # The JSON array as text: good enough to find a word inside any tag.
+def _elements(array: sa.ColumnElement[Any], dialect: str) -> sa.TableValuedAlias:
+    """A JSON array's elements as text, as rows of one column, `value`."""
     if dialect == "postgresql":
-        return sa.cast(datasets.c.tags, sa.Text)
-    return sa.type_coerce(datasets.c.tags, sa.Text)
-
-
-def _word_matches(word: str, dialect: str) -> sa.ColumnElement[bool]:
-    pattern = like_pattern(word)
-    in_columns = (
-        sa.select(sa.literal(1))
-        .where(dataset_columns.c.dataset_id == datasets.c.id)
-        .where(
-            sa.or_(
-                _contains(dataset_columns.c.field_name, pattern),
-                _contains(dataset_columns.c.display_name, pattern),
-                _contains(dataset_columns.c.description, pattern),
-            )
-        )
-        .exists()
-    )
-    return sa.or_(
-        _contains(datasets.c.title, pattern),
-        _contains(datasets.c.description, pattern),
-        _contains(sa.func.coalesce(datasets.c.category, ""), pattern),
-        _contains(_tags_text(dialect), pattern),
-        in_columns,
-    )
+        return sa.func.json_array_elements_text(array).table_valued("value")
+    return sa.func.json_each(array).table_valued("value")
 
 
 def _has_any_tag(tags: Sequence[str], dialect: str) -> sa.ColumnElement[bool]:
+    elements = _elements(datasets.c.tags, dialect)
     wanted = [t.lower() for t in tags]
-    if dialect == "postgresql":
-        elements = sa.func.json_array_elements_text(datasets.c.tags).table_valued("value")
-    else:
-        elements = sa.func.json_each(datasets.c.tags).table_valued("value")
     return (
         sa.select(sa.literal(1))
         .select_from(elements)
@@ -72,43 +49,103 @@ def _has_any_tag(tags: Sequence[str], dialect: str) -> sa.ColumnElement[bool]:
     )
 
 
+def _among(ids: Collection[str], dialect: str) -> sa.ColumnElement[bool]:
+    """Datasets whose id is one of `ids`, sent as one JSON parameter: a search may match more
+    datasets than a statement may have parameters."""
+    array = sa.bindparam(None, sorted(ids), type_=sa.JSON)
+    return datasets.c.id.in_(sa.select(_elements(array, dialect).c.value))
+
+
+def is_map() -> sa.ColumnElement[bool]:
+    """True for a dataset of type "map" (a geometry column), false for a "table". Not
+    correlated, so the database finds the map datasets once per query, not once per row."""
+    with_geometry = sa.select(dataset_columns.c.dataset_id).where(
+        dataset_columns.c.soda_type.in_(sorted(MAP_SODA_TYPES))
+    )
+    return datasets.c.id.in_(with_geometry)
+
+
+def _of_types(types: Sequence[str]) -> sa.ColumnElement[bool]:
+    # Like an unknown category, an unknown type matches nothing.
+    wanted = {t.lower() for t in types}
+    clauses = []
+    if "map" in wanted:
+        clauses.append(is_map())
+    if "table" in wanted:
+        clauses.append(sa.not_(is_map()))
+    return sa.or_(sa.false(), *clauses)
+
+
+def _lower_in(column: sa.ColumnElement[Any], values: Sequence[str]) -> sa.ColumnElement[bool]:
+    return sa.func.lower(column).in_([v.lower() for v in values])
+
+
+def audience_filter(audiences: Sequence[str] | None) -> sa.ColumnElement[bool]:
+    """Datasets in `audiences` (the access policy's answer); None does not filter."""
+    return sa.true() if audiences is None else datasets.c.audience.in_(list(audiences))
+
+
 def search_filter(
     *,
     dialect: str,
-    q: str | None,
-    categories: Sequence[str],
-    tags: Sequence[str],
+    categories: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    departments: Sequence[str] = (),
+    types: Sequence[str] = (),
     audiences: Sequence[str] | None,
-    ids: Sequence[str] | None,
+    ids: Collection[str] | None = None,
 ) -> sa.ColumnElement[bool]:
-    """The WHERE clause. Categories and tags each match any of the values given (exactly, case
-    aside); `audiences=None` or `ids=None` do not filter, empty sequences match nothing."""
-    clauses: list[sa.ColumnElement[bool]] = [
-        _word_matches(word, dialect) for word in (q or "").split()
-    ]
+    """The WHERE clause. Categories, tags, departments and types ("table", "map") each match any
+    of the values given (exactly, case aside); empty ones do not filter. `audiences=None` or
+    `ids=None` do not filter, empty ones match nothing."""
+    clauses = []
     if categories:
-        wanted = [c.lower() for c in categories]
-        clauses.append(sa.func.lower(datasets.c.category).in_(wanted))
+        clauses.append(_lower_in(datasets.c.category, categories))
+    if departments:
+        clauses.append(_lower_in(datasets.c.department, departments))
     if tags:
         clauses.append(_has_any_tag(tags, dialect))
-    if audiences is not None:
-        clauses.append(datasets.c.audience.in_(list(audiences)))
+    if types:
+        clauses.append(_of_types(types))
+    clauses.append(audience_filter(audiences))
     if ids is not None:
-        clauses.append(datasets.c.id.in_(list(ids)))
+        clauses.append(_among(ids, dialect))
     return sa.and_(sa.true(), *clauses)
 
 
-def search_order(q: str | None) -> list[sa.ColumnElement[Any]]:
-    """ORDER BY terms: relevance-ish rank, then title, then id (a total order, for paging)."""
-    order: list[sa.ColumnElement[Any]] = []
-    words = (q or "").split()
-    if words:
-        title = datasets.c.title
-        rank = sa.case(
-            (_contains(title, like_pattern(" ".join(words))), 0),
-            (sa.or_(*[_contains(title, like_pattern(w)) for w in words]), 1),
-            else_=2,
-        )
-        order.append(rank)
-    order += [sa.func.lower(datasets.c.title), datasets.c.id]
-    return order
+def search_order(
+    sort: str, terms: Sequence[Sequence[str]], dialect: str
+) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY terms for one of SORTS, then title and id (a total order, for paging).
+
+    relevance: the whole query in the title, then any term in the title, then the rest (with no
+    terms, the same as name); updated: latest change to data or metadata first; views: most
+    viewed first; name: title alone.
+    """
+    first: dict[str, list[sa.ColumnElement[Any]]] = {
+        "relevance": _relevance(terms),
+        "updated": [_last_update(dialect).desc()],
+        "views": [datasets.c.view_count.desc()],
+        "name": [],
+    }
+    return [*first[sort], sa.func.lower(datasets.c.title), datasets.c.id]
+
+
+def _relevance(terms: Sequence[Sequence[str]]) -> list[sa.ColumnElement[Any]]:
+    if not terms:
+        return []
+    title = datasets.c.title
+    # A term's first string is the word itself or, for a typo, its closest correction.
+    phrase = " ".join(term[0] for term in terms)
+    rank = sa.case(
+        (_contains(title, like_pattern(phrase)), 0),
+        (sa.or_(*[_contains(title, like_pattern(text)) for term in terms for text in term]), 1),
+        else_=2,
+    )
+    return [rank]
+
+
+def _last_update(dialect: str) -> sa.ColumnElement[Any]:
+    # SQLite's two-argument max() is PostgreSQL's greatest().
+    greatest = sa.func.greatest if dialect == "postgresql" else sa.func.max
+    return greatest(datasets.c.data_updated_at, datasets.c.metadata_updated_at)

@@ -1,0 +1,1 @@
+"""Accounts, roles and the access policy (today: the visibility rule for anonymous readers)."""

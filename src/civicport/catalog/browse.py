@@ -1,0 +1,85 @@
+"""The catalog as the web catalog page searches it: words, filters, facets, sorts and pages.
+
+One call answers a whole page: the datasets of this page, how many match in all, facet counts
+over every match, and what the words were taken to mean, so the page can say "also searched for
+restaurant" instead of silently showing something else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from civicport.catalog.records import DatasetRecord
+from civicport.catalog.search import SORTS, search_filter, search_order
+from civicport.catalog.store import Facets, count_matching, dataset_page, matching_facets
+from civicport.catalog.vocabulary import read_query
+from civicport.errors import InvalidQuery
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    """A catalog search. Filters match any of their values (case aside) and combine with AND;
+    `audiences` is the access policy's answer for the reader (None: no filter)."""
+
+    q: str = ""
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()  # "table" | "map"
+    audiences: tuple[str, ...] | None = ("public",)
+    sort: str = "relevance"  # one of catalog.search.SORTS
+    limit: int = 20
+    offset: int = 0
+    # False skips counting facets (the page gets empty ones): a list that needs only its
+    # datasets and total, like the home page's second list or the sitemap.
+    facets: bool = True
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    """One page of a catalog search."""
+
+    records: list[DatasetRecord]
+    total: int  # all matches, not just this page
+    facets: Facets  # over all matches
+    words: tuple[str, ...]  # the query words searched, normalised (lower case, singular)
+    corrections: dict[str, tuple[str, ...]]  # a word found nowhere → the words searched instead
+
+
+def search_catalog(conn: sa.Connection, query: CatalogQuery) -> CatalogPage:
+    """Search the catalog; InvalidQuery for an unknown sort or a negative limit or offset.
+
+    >>> search_catalog(conn, CatalogQuery(q="restaraunt", types=("map",)))  # doctest: +SKIP
+    CatalogPage(records=[...], total=3, ..., corrections={'restaraunt': ('restaurant',)})
+    """
+    _check(query)
+    reading = read_query(conn, query.q, query.audiences)
+    dialect = conn.dialect.name
+    where = search_filter(
+        dialect=dialect,
+        categories=query.categories,
+        tags=query.tags,
+        departments=query.departments,
+        types=query.types,
+        audiences=query.audiences,
+        ids=reading.dataset_ids,
+    )
+    if query.facets:
+        facets, total = matching_facets(conn, where)
+    else:
+        facets, total = Facets([], [], [], []), count_matching(conn, where)
+    records: list[DatasetRecord] = []
+    if query.limit and query.offset < total:
+        order = search_order(query.sort, reading.terms, dialect)
+        records = dataset_page(conn, where, order, limit=query.limit, offset=query.offset)
+    return CatalogPage(records, total, facets, reading.words, reading.corrections)
+
+
+def _check(query: CatalogQuery) -> None:
+    if query.sort not in SORTS:
+        raise InvalidQuery(f"Unknown sort '{query.sort[:40]}'; use one of {', '.join(SORTS)}")
+    for name in ("limit", "offset"):
+        if getattr(query, name) < 0:
+            raise InvalidQuery(f"The {name} must be 0 or more, not {getattr(query, name)}")

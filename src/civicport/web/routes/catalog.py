@@ -1,0 +1,76 @@
+"""``/`` and ``/browse``: the home page and the catalog search, both lists of what the reader
+may see (the access policy's audiences) and nothing else, counts included."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse
+
+from civicport.api.deps import EngineDep
+from civicport.auth.policy import readable_audiences
+from civicport.catalog.browse import CatalogQuery, search_catalog
+from civicport.errors import InvalidQuery
+from civicport.web.grid import parse_page
+from civicport.web.pages import render_page
+
+router = APIRouter(tags=["Pages"])
+
+CATALOG_PAGE_SIZE = 20
+HOME_LIST_SIZE = 6
+# A search box is for words; longer input is cut here, before it reaches the page or the query.
+LONGEST_QUERY = 200
+SORTS = ("relevance", "updated", "views", "name")
+FACETS = ("category", "tag", "department", "type")
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(request: Request, engine: EngineDep) -> HTMLResponse:
+    audiences = readable_audiences()
+    with engine.connect() as conn:
+        recent = search_catalog(
+            conn, CatalogQuery(audiences=audiences, sort="updated", limit=HOME_LIST_SIZE)
+        )
+        popular = search_catalog(
+            conn,
+            CatalogQuery(audiences=audiences, sort="views", limit=HOME_LIST_SIZE, facets=False),
+        )
+    return render_page(
+        request,
+        "home.html",
+        total=recent.total,
+        categories=recent.facets.categories,
+        recent=recent.records,
+        popular=popular.records,
+    )
+
+
+@router.get("/browse", response_class=HTMLResponse, include_in_schema=False)
+def browse(request: Request, engine: EngineDep) -> HTMLResponse:
+    params = request.query_params
+    q = (params.get("q") or "")[:LONGEST_QUERY]
+    chosen = {facet: tuple(params.getlist(facet)) for facet in FACETS}
+    sort = params.get("sort") or ("relevance" if q.strip() else "name")
+    values = {"q": q, "chosen": chosen, "sort": sort, "sorts": SORTS, "page": None}
+    try:
+        page_number = parse_page(params.get("page"))
+        if sort not in SORTS:
+            raise InvalidQuery(f"Unknown sort '{sort[:40]}'")
+    except InvalidQuery as exc:
+        return render_page(request, "catalog.html", status_code=400, error=exc.message, **values)
+    query = CatalogQuery(
+        q=q,
+        categories=chosen["category"],
+        tags=chosen["tag"],
+        departments=chosen["department"],
+        types=chosen["type"],
+        audiences=readable_audiences(),
+        sort=sort,
+        limit=CATALOG_PAGE_SIZE,
+        offset=(page_number - 1) * CATALOG_PAGE_SIZE,
+    )
+    with engine.connect() as conn:
+        page = search_catalog(conn, query)
+    pages = max(1, -(-page.total // CATALOG_PAGE_SIZE))
+    status = 404 if page_number > pages else 200
+    values.update(page=page, page_number=page_number, pages=pages, page_size=CATALOG_PAGE_SIZE)
+    return render_page(request, "catalog.html", status_code=status, **values)
