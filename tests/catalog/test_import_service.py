@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from civicport.catalog.records import DatasetMetadata
+from civicport.catalog.records import DatasetMetadata, SavedChart
 from civicport.catalog.service import import_file, import_table
-from civicport.catalog.store import get_dataset
+from civicport.catalog.store import get_dataset, search_datasets
 from civicport.errors import Conflict, InvalidUpload, NotFound
 from civicport.ingest.reader import read_file
 
@@ -422,3 +422,20 @@ def test_an_import_pauses_the_cyclic_gc_and_then_restores_it(engine, tmp_path) -
     with pytest.raises(InvalidUpload):
         import_file(engine, bad, metadata=META)
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("chart", "says"),
+    [
+        (SavedChart("A", "radar", "kind"), "unknown kind 'radar'"),
+        (SavedChart("B", "bar", "nope"), "no column 'nope'"),
+        (SavedChart("C", "bar", "kind", "median"), "unknown aggregate 'median'"),
+        (SavedChart("D", "bar", "kind", "sum", "kind"), "needs a number column"),
+    ],
+)
+def test_saved_charts_must_fit_the_data(engine, table, chart, says) -> None:
+    parsed = table([("kind", "text"), ("days", "number")], [("a", 1)])
+    with pytest.raises(InvalidUpload, match=says):
+        import_table(engine, parsed, metadata=DatasetMetadata(title="T", charts=(chart,)))
+    with engine.connect() as conn:
+        assert search_datasets(conn, audiences=None)[1] == 0  # nothing half-made

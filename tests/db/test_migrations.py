@@ -26,6 +26,7 @@ def test_upgrade_from_0001_keeps_datasets_and_rows(engine) -> None:
 
     with engine.connect() as conn:
         record = get_dataset(conn, "migr-0001")
+        assert record.charts == ()  # 0003: no saved charts before it existed
         assert (record.title, record.row_count, record.summary_dimensions) == (
             "Requests",
             100,

@@ -62,3 +62,12 @@ def test_every_interface_string_has_a_spanish_translation() -> None:
         if not translated:
             missing.append(key)
     assert not missing, f"untranslated: {sorted(missing)}"
+
+
+def test_bad_input_is_explained_in_the_readers_language(client: TestClient, make_dataset) -> None:
+    dataset_id = make_dataset([("fee", "number")], [(1,)], title="Permits")
+    page = client.get(f"/d/{dataset_id}", params={"f.fee": "mucho", "lang": "es"})
+    assert page.status_code == 400
+    assert "Filtro de «Fee»: «mucho» no es un número" in page.text
+    catalog = client.get("/browse", params={"page": "x", "lang": "es"})
+    assert "«x» no es un número de página" in catalog.text

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
+from civicport.catalog.records import SavedChart
 from civicport.config import Settings
 
 
@@ -287,6 +288,14 @@ def test_histogram_counts_every_row_once(client: TestClient, catalog) -> None:
     assert values[-1]["end"] == pytest.approx(590)
 
 
+def test_histogram_of_a_single_value_is_one_bin(client: TestClient, catalog) -> None:
+    params = {"tab": "chart", "chart": "histogram", "x": "fee", "f.fee": "100"}
+    page = client.get(f"/d/{catalog['permits']}", params=params)
+    assert page.status_code == 200
+    values = json.loads(parse(page.text).scripts["chart-spec"])["data"]["values"]
+    assert sum(v["value"] for v in values) == 1
+
+
 def test_map_tab_points_at_geojson_of_the_current_filter(client: TestClient, catalog) -> None:
     dataset_id = catalog["inspections"]
     page = client.get(f"/d/{dataset_id}", params={"tab": "map", "f.score": ">80"}).text
@@ -341,3 +350,31 @@ def test_views_are_counted_and_rank_most_viewed(client: TestClient, catalog) -> 
     assert page.index(f"/d/{catalog['crashes']}") < page.index(f"/d/{catalog['permits']}")
     view = client.get(f"/api/views/{catalog['crashes']}.json").json()
     assert view["viewCount"] == 3
+
+
+def test_saved_charts_are_offered_first_and_make_a_chart_type(
+    client: TestClient, make_dataset
+) -> None:
+    charted = make_dataset(
+        [("ward", "text"), ("fee", "number")],
+        [("1", 10), ("1", 20), ("2", 5)],
+        title="Fees by ward",
+        charts=(
+            SavedChart("Total fees by ward", "bar", "ward", "sum", "fee"),
+            SavedChart("Fees", "histogram", "fee"),
+        ),
+    )
+    plain = make_dataset([("ward", "text")], [("1",)], title="Wards")
+    page = client.get(f"/d/{charted}", params={"tab": "chart"}).text
+    assert "Charts from the publisher" in page
+    assert "Total fees by ward" in page
+    spec = json.loads(parse(page).scripts["chart-spec"])
+    assert sorted((v["label"], v["value"]) for v in spec["data"]["values"]) == [
+        ("1", 30.0),
+        ("2", 5.0),
+    ]
+    catalog = client.get("/browse").text
+    assert "type=chart" in catalog
+    charts_only = client.get("/browse", params={"type": "chart"}).text
+    assert f"/d/{charted}" in charts_only
+    assert f"/d/{plain}" not in charts_only

@@ -11,6 +11,21 @@ from civicport.datastore.summary import measures, summary_table_name
 from civicport.datastore.tables import ColumnSchema, SummarySchema, TableSchema
 
 AUDIENCES = ("public", "internal", "private")
+CHART_KINDS = ("bar", "line", "pie", "histogram")
+CHART_AGGREGATES = ("count", "sum", "avg", "min", "max")
+
+
+@dataclass(frozen=True)
+class SavedChart:
+    """A chart the publisher saved with a dataset: offered first on its chart tab, and what
+    makes the dataset a "chart" in the catalog's type facet. `y` is the number column the
+    aggregate reads (None for count)."""
+
+    title: str
+    kind: str
+    x: str
+    aggregate: str = "count"
+    y: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,7 @@ class DatasetRecord:
     attribution: str | None
     attribution_link: str | None
     custom_fields: dict[str, Any]
+    charts: tuple[SavedChart, ...]
     row_identifier: str | None
     data_table: str
     data_version: int
@@ -112,3 +128,4 @@ class DatasetMetadata:
     attribution: str | None = None
     attribution_link: str | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    charts: tuple[SavedChart, ...] = ()

@@ -65,6 +65,11 @@ def is_map() -> sa.ColumnElement[bool]:
     return datasets.c.id.in_(with_geometry)
 
 
+def has_charts() -> sa.ColumnElement[bool]:
+    """True for a dataset with saved charts: it is also of type "chart"."""
+    return sa.func.json_array_length(datasets.c.charts) > 0
+
+
 def _of_types(types: Sequence[str]) -> sa.ColumnElement[bool]:
     # Like an unknown category, an unknown type matches nothing.
     wanted = {t.lower() for t in types}
@@ -73,6 +78,8 @@ def _of_types(types: Sequence[str]) -> sa.ColumnElement[bool]:
         clauses.append(is_map())
     if "table" in wanted:
         clauses.append(sa.not_(is_map()))
+    if "chart" in wanted:
+        clauses.append(has_charts())
     return sa.or_(sa.false(), *clauses)
 
 
@@ -95,7 +102,7 @@ def search_filter(
     audiences: Sequence[str] | None,
     ids: Collection[str] | None = None,
 ) -> sa.ColumnElement[bool]:
-    """The WHERE clause. Categories, tags, departments and types ("table", "map") each match any
+    """The WHERE clause. Categories, tags, departments and types ("table", "map", "chart") match any
     of the values given (exactly, case aside); empty ones do not filter. `audiences=None` or
     `ids=None` do not filter, empty ones match nothing."""
     clauses = []

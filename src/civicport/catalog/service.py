@@ -18,7 +18,15 @@ import sqlalchemy as sa
 
 from civicport.catalog import store
 from civicport.catalog.ids import is_dataset_id, new_dataset_id
-from civicport.catalog.records import AUDIENCES, ColumnRecord, DatasetMetadata, DatasetRecord
+from civicport.catalog.records import (
+    AUDIENCES,
+    CHART_AGGREGATES,
+    CHART_KINDS,
+    ColumnRecord,
+    DatasetMetadata,
+    DatasetRecord,
+    SavedChart,
+)
 from civicport.datastore.convert import convert_columns
 from civicport.datastore.load import (
     build_indexes,
@@ -32,7 +40,7 @@ from civicport.datastore.load import (
 from civicport.datastore.summary import choose_dimensions, write_summary
 from civicport.datastore.tables import SYSTEM_COLUMNS, ColumnSchema, data_table_name
 from civicport.datastore.transactions import write_transaction
-from civicport.datastore.types import SODA_TYPES
+from civicport.datastore.types import NUMBER_TYPES, SODA_TYPES
 from civicport.datastore.writes import (
     WriteCounts,
     append_rows,
@@ -161,6 +169,7 @@ def _create(
             "or digits joined by a dash, like abcd-1234"
         )
     columns = _schema(table.columns, row_identifier)
+    _check_charts(metadata.charts, columns)
     with write_transaction(engine) as conn:
         dataset_id = dataset_id or _unused_id(conn)
         if store.dataset_exists(conn, dataset_id):
@@ -380,6 +389,26 @@ def _check_metadata(metadata: DatasetMetadata) -> None:
         raise InvalidUpload(
             f"Unknown audience '{metadata.audience}'; use one of {', '.join(AUDIENCES)}"
         )
+
+
+def _check_charts(charts: Sequence[SavedChart], columns: Sequence[ColumnSchema]) -> None:
+    """Each saved chart names a known kind and aggregate, and columns the dataset has (a number
+    column for anything but a count)."""
+    types = {c.field_name: c.soda_type for c in columns}
+    for chart in charts:
+        if chart.kind not in CHART_KINDS:
+            raise InvalidUpload(f"Chart '{chart.title}': unknown kind '{chart.kind}'; use one of "
+                                + ", ".join(CHART_KINDS))  # fmt: skip
+        if chart.aggregate not in CHART_AGGREGATES:
+            raise InvalidUpload(f"Chart '{chart.title}': unknown aggregate '{chart.aggregate}'; "
+                                "use one of " + ", ".join(CHART_AGGREGATES))  # fmt: skip
+        if chart.x not in types:
+            raise InvalidUpload(f"Chart '{chart.title}': the data has no column '{chart.x}'")
+        needs_number = chart.aggregate != "count"
+        if needs_number and (chart.y not in types or types[chart.y] not in NUMBER_TYPES):
+            raise InvalidUpload(
+                f"Chart '{chart.title}': '{chart.aggregate}' needs a number column as y"
+            )
 
 
 def _schema(specs: Sequence[ColumnSpec], key: str | None) -> list[ColumnSchema]:

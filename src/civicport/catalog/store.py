@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from civicport.catalog.records import ColumnRecord, DatasetMetadata, DatasetRecord
-from civicport.catalog.search import is_map, search_filter, search_order
+from civicport.catalog.records import ColumnRecord, DatasetMetadata, DatasetRecord, SavedChart
+from civicport.catalog.search import has_charts, is_map, search_filter, search_order
 from civicport.catalog.vocabulary import read_query
 from civicport.db.schema import dataset_columns, datasets
 from civicport.errors import NotFound
@@ -130,12 +130,14 @@ def matching_facets(conn: sa.Connection, where: sa.ColumnElement[bool]) -> tuple
     # Tags as JSON text, parsed here by orjson: several times faster than the JSON type's own
     # decoding, which dominated this pass.
     tags_json = sa.cast(datasets.c.tags, sa.Text)
-    query = sa.select(datasets.c.category, datasets.c.department, tags_json, is_map())
+    query = sa.select(datasets.c.category, datasets.c.department, tags_json, is_map(), has_charts())
     rows = conn.execute(query.where(where)).all()
-    categories = Counter(category for category, _, _, _ in rows if category)
-    departments = Counter(department for _, department, _, _ in rows if department)
-    tags = Counter(tag for _, _, text, _ in rows for tag in set(orjson.loads(text or "[]")))
-    types = Counter("map" if has_geometry else "table" for _, _, _, has_geometry in rows)
+    categories = Counter(row.category for row in rows if row.category)
+    departments = Counter(row.department for row in rows if row.department)
+    tags = Counter(tag for row in rows for tag in set(orjson.loads(row[2] or "[]")))
+    # A dataset is a map or a table, and also a chart when it has saved charts.
+    types = Counter("map" if row[3] else "table" for row in rows)
+    types.update("chart" for row in rows if row[4])
     facets = Facets(
         categories=_ranked(categories),
         tags=_ranked(tags),
@@ -230,6 +232,7 @@ def _record(row: sa.Row[Any], columns: tuple[ColumnRecord, ...]) -> DatasetRecor
     values = row._asdict()
     values["tags"] = tuple(values["tags"] or ())
     values["custom_fields"] = dict(values["custom_fields"] or {})
+    values["charts"] = tuple(SavedChart(**chart) for chart in values["charts"] or ())
     values["ids_dense"] = bool(values["ids_dense"])
     if values["summary_dimensions"] is not None:
         values["summary_dimensions"] = tuple(values["summary_dimensions"])

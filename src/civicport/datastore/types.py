@@ -43,6 +43,8 @@ SODA_TYPES = (
     "url",
 )
 GEOMETRY_TYPES = frozenset({"point", "multipoint", "line", "multiline", "polygon", "multipolygon"})
+NUMBER_TYPES = frozenset({"number", "double"})
+TIMESTAMP_TYPES = frozenset({"floating_timestamp", "fixed_timestamp"})
 
 # Names /api/views uses in `dataTypeName` where they differ from the SODA 2.1 type name.
 VIEWS_TYPE_NAMES = {"floating_timestamp": "calendar_date", "fixed_timestamp": "date"}

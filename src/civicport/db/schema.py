@@ -45,6 +45,8 @@ datasets = sa.Table(
     sa.Column("attribution", sa.Text),
     sa.Column("attribution_link", sa.Text),
     sa.Column("custom_fields", sa.JSON, nullable=False, default=dict),
+    # Charts the publisher saved with the dataset (catalog.records.SavedChart), a JSON array.
+    sa.Column("charts", sa.JSON, nullable=False, default=list, server_default="[]"),
     # Field name of the column whose values identify a row for upserts, or NULL.
     sa.Column("row_identifier", sa.Text),
     # Physical table holding the current rows; swapped atomically by a replace.

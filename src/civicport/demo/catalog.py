@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from civicport.catalog.records import DatasetMetadata
+from civicport.catalog.records import DatasetMetadata, SavedChart
 from civicport.ingest.points import PointSource
 
 # Catalog keys that are not dataset metadata.
@@ -49,6 +49,7 @@ def _dataset(entry: dict[str, Any], folder: Path) -> DemoDataset:
     values = {k: v for k, v in entry.items() if k not in _IMPORT_KEYS}
     values["description"] = unwrap(values.get("description", ""))
     values["tags"] = tuple(values.get("tags", ()))
+    values["charts"] = tuple(SavedChart(**chart) for chart in values.get("charts", ()))
     values["audience"] = "public"  # the demo shows a public portal
     return DemoDataset(
         id=entry["id"],

@@ -12,14 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from civicport.catalog.records import ColumnRecord
-from civicport.errors import InvalidQuery
+from civicport.catalog.records import CHART_AGGREGATES, CHART_KINDS, ColumnRecord, SavedChart
+from civicport.datastore.types import NUMBER_TYPES, TIMESTAMP_TYPES
 from civicport.web.grid import quote_field
+from civicport.web.i18n import N_, PageInputError
 
-KINDS = ("bar", "line", "pie", "histogram")
-AGGREGATES = ("count", "sum", "avg", "min", "max")
-NUMBER_TYPES = {"number", "double", "money", "percent"}
-TIMESTAMP_TYPES = {"floating_timestamp", "fixed_timestamp"}
+KINDS = CHART_KINDS
+AGGREGATES = CHART_AGGREGATES
 GROUPABLE_TYPES = {"text", "checkbox", "url"} | NUMBER_TYPES | TIMESTAMP_TYPES
 MOST_BARS = 30
 MOST_SLICES = 12
@@ -54,6 +53,14 @@ def numeric(columns: Sequence[ColumnRecord]) -> list[ColumnRecord]:
     return [c for c in columns if c.soda_type in NUMBER_TYPES]
 
 
+CHART_PARAMS = ("chart", "x", "agg", "y")
+
+
+def saved_chart_params(chart: SavedChart) -> dict[str, str]:
+    """The query-string values that draw a saved chart."""
+    return {"chart": chart.kind, "x": chart.x, "agg": chart.aggregate, "y": chart.y or ""}
+
+
 def parse_chart_state(
     params: Mapping[str, str], columns: Sequence[ColumnRecord], preferred: Sequence[str]
 ) -> ChartState | None:
@@ -63,23 +70,26 @@ def parse_chart_state(
     by_name = {c.field_name: c for c in columns}
     kind = params.get("chart") or "bar"
     if kind not in KINDS:
-        raise InvalidQuery(f"Unknown chart type '{kind[:40]}': use {', '.join(KINDS)}")
+        raise PageInputError(N_("Unknown chart type '%(kind)s'"), kind=kind[:40])
     x = params.get("x") or _default_x(kind, columns, preferred)
     if x is None:
         return None
     column = by_name.get(x)
     if column is None or column.soda_type not in GROUPABLE_TYPES:
-        raise InvalidQuery(f"This dataset has no column '{x[:60]}' to chart")
+        raise PageInputError(N_("This dataset has no column '%(column)s' to chart"), column=x[:60])
     if kind == "histogram" and column.soda_type not in NUMBER_TYPES:
-        raise InvalidQuery(f"A histogram needs a number column; '{column.display_name}' is not")
+        raise PageInputError(
+            N_("A histogram needs a number column; '%(column)s' is not"),
+            column=column.display_name,
+        )
     aggregate = params.get("agg") or "count"
     if aggregate not in AGGREGATES:
-        raise InvalidQuery(f"Unknown aggregate '{aggregate[:40]}': use {', '.join(AGGREGATES)}")
+        raise PageInputError(N_("Unknown chart value '%(value)s'"), value=aggregate[:40])
     y = params.get("y") or None
     if aggregate == "count" or kind == "histogram":
         return ChartState(kind, x)
     if y is None or y not in by_name or by_name[y].soda_type not in NUMBER_TYPES:
-        raise InvalidQuery(f"'{aggregate}' needs a number column to add up or compare")
+        raise PageInputError(N_("This chart value needs a number column; choose one"))
     return ChartState(kind, x, aggregate, y)
 
 

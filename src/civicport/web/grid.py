@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from civicport.catalog.records import ColumnRecord
-from civicport.datastore.types import GEOMETRY_TYPES
-from civicport.errors import InvalidQuery
+from civicport.datastore.types import GEOMETRY_TYPES, NUMBER_TYPES, TIMESTAMP_TYPES
+from civicport.web.i18n import N_, PageInputError
 
 PAGE_SIZE = 25
 FILTER_PREFIX = "f."
@@ -25,8 +25,6 @@ _OPERATOR = re.compile(r"^\s*(>=|<=|!=|=|>|<)\s*(.*)$", re.S)
 _DATE_PREFIX = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 _TRUE_WORDS = {"true", "yes", "y", "1", "sí", "si", "verdadero"}
 _FALSE_WORDS = {"false", "no", "n", "0", "falso"}
-_TIMESTAMPS = {"floating_timestamp", "fixed_timestamp"}
-_NUMBERS = {"number", "double", "money", "percent"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def parse_page(text: str | None) -> int:
     if text is None or text == "":
         return 1
     if not text.isdigit() or int(text) < 1 or len(text) > 9:
-        raise InvalidQuery(f"Page '{text[:40]}' is not a page number (1, 2, 3, …)")
+        raise PageInputError(N_("'%(page)s' is not a page number (1, 2, 3, …)"), page=text[:40])
     return int(text)
 
 
@@ -92,14 +90,17 @@ def filter_condition(column: ColumnRecord, typed: str) -> str:
     operator, value = (match.group(1), match.group(2).strip()) if match else (None, typed.strip())
     field = quote_field(column.field_name)
     kind = column.soda_type
-    if kind in _NUMBERS:
+    if kind in NUMBER_TYPES:
         return f"{field} {operator or '='} {_number_literal(column, value)}"
-    if kind in _TIMESTAMPS:
+    if kind in TIMESTAMP_TYPES:
         return _timestamp_condition(column, operator, value)
     if kind == "checkbox":
         return f"{field} {'!=' if operator == '!=' else '='} {_checkbox_literal(column, value)}"
     if kind in GEOMETRY_TYPES:
-        raise InvalidQuery(f"Column '{column.display_name}' holds places and cannot be filtered")
+        raise PageInputError(
+            N_("Column '%(column)s' holds places and cannot be filtered"),
+            column=column.display_name,
+        )
     if operator is None:
         return f"caseless_contains({field}, {quote_text(value)})"
     return f"{field} {operator} {quote_text(value)}"
@@ -111,7 +112,11 @@ def _number_literal(column: ColumnRecord, value: str) -> str:
     except ValueError:
         number = float("nan")
     if number != number or number in (float("inf"), float("-inf")):
-        raise InvalidQuery(f"Filter for '{column.display_name}': '{value[:40]}' is not a number")
+        raise PageInputError(
+            N_("Filter for '%(column)s': '%(value)s' is not a number"),
+            column=column.display_name,
+            value=value[:40],
+        )
     return value.replace(",", "")
 
 
@@ -121,7 +126,11 @@ def _checkbox_literal(column: ColumnRecord, value: str) -> str:
         return "true"
     if word in _FALSE_WORDS:
         return "false"
-    raise InvalidQuery(f"Filter for '{column.display_name}': use true or false, not '{value[:40]}'")
+    raise PageInputError(
+        N_("Filter for '%(column)s': use true or false, not '%(value)s'"),
+        column=column.display_name,
+        value=value[:40],
+    )
 
 
 def _timestamp_condition(column: ColumnRecord, operator: str | None, value: str) -> str:
@@ -131,9 +140,13 @@ def _timestamp_condition(column: ColumnRecord, operator: str | None, value: str)
         start, end = _date_range(*match.groups())
         return f"{field} >= {quote_text(start)} AND {field} < {quote_text(end)}"
     if not re.match(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?$", value):
-        raise InvalidQuery(
-            f"Filter for '{column.display_name}': '{value[:40]}' is not a date "
-            "(write 2020, 2020-05, 2020-05-31 or 2020-05-31T08:00)"
+        raise PageInputError(
+            N_(
+                "Filter for '%(column)s': '%(value)s' is not a date "
+                "(write 2020, 2020-05, 2020-05-31 or 2020-05-31T08:00)"
+            ),
+            column=column.display_name,
+            value=value[:40],
         )
     return f"{field} {operator or '='} {quote_text(value.replace(' ', 'T'))}"
 
@@ -150,7 +163,9 @@ def _date_range(year: str, month: str | None, day: str | None) -> tuple[str, str
     try:
         start = dt.date(y, m, int(day))
     except ValueError as exc:
-        raise InvalidQuery(f"'{year}-{month}-{day}' is not a date") from exc
+        raise PageInputError(
+            N_("'%(value)s' is not a date"), value=f"{year}-{month}-{day}"
+        ) from exc
     return f"{start.isoformat()}T00:00:00", f"{(start + dt.timedelta(days=1)).isoformat()}T00:00:00"
 
 
@@ -162,7 +177,9 @@ def where_clause(state: GridState, columns: Sequence[ColumnRecord]) -> str:
     for field_name, typed in state.filters:
         column = by_name.get(field_name)
         if column is None:
-            raise InvalidQuery(f"This dataset has no column '{field_name[:60]}' to filter on")
+            raise PageInputError(
+                N_("This dataset has no column '%(column)s' to filter on"), column=field_name[:60]
+            )
         parts.append(filter_condition(column, typed))
     if state.where:
         parts.append(f"({state.where})" if parts else state.where)
@@ -181,7 +198,9 @@ def soda_params(
         params.append(("$q", state.search))
     if state.sort:
         if state.sort not in {c.field_name for c in columns}:
-            raise InvalidQuery(f"This dataset has no column '{state.sort[:60]}' to sort by")
+            raise PageInputError(
+                N_("This dataset has no column '%(column)s' to sort by"), column=state.sort[:60]
+            )
         direction = " DESC" if state.descending else ""
         params.append(("$order", f"{quote_field(state.sort)}{direction}"))
     if paged:

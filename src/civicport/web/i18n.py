@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from babel import Locale, negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+from civicport.errors import InvalidQuery
 
 DEFAULT_LANGUAGE = "en"
 # Each language with its name in itself, as the switch shows it.
@@ -83,3 +86,21 @@ def translations(code: str) -> NullTranslations:
 @functools.cache
 def locale(code: str) -> Locale:
     return Locale.parse(code)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's conventional name)
+    """Mark `message` for translation where it is written; it is translated where shown."""
+    return message
+
+
+class PageInputError(InvalidQuery):
+    """Bad input to a page (a filter, a page number, a chart choice), with its message kept as
+    a template so each page can say it in the reader's language."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template % params)
+        self.template = template
+        self.params = params
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        return gettext(self.template) % self.params

@@ -81,6 +81,8 @@ def test_spanish_journey(page_factory) -> None:
     expect(page.get_by_role("heading", name="Descargar")).to_be_visible()
     page.get_by_label("Filtrar Score").fill("100")
     page.get_by_role("button", name="Aplicar filtros").click()
+    expect(page).to_have_url(re.compile(r"f\.score=100"))  # pushed once the views are swapped
+    expect(page.locator("#current-soql")).to_have_text("$where=`score` = 100")
     expect(page.get_by_text(re.compile(r"Filas 1–25 de"))).to_be_visible()
     assert set(scores_in_grid(page)) == {100.0}
     page.get_by_role("link", name="Gráfico").click()

@@ -9,9 +9,9 @@ from starlette.responses import HTMLResponse
 from civicport.api.deps import EngineDep
 from civicport.auth.policy import readable_audiences
 from civicport.catalog.browse import CatalogQuery, search_catalog
-from civicport.errors import InvalidQuery
 from civicport.web.grid import parse_page
-from civicport.web.pages import render_page
+from civicport.web.i18n import N_, PageInputError
+from civicport.web.pages import gettext_for, render_page
 
 router = APIRouter(tags=["Pages"])
 
@@ -54,9 +54,10 @@ def browse(request: Request, engine: EngineDep) -> HTMLResponse:
     try:
         page_number = parse_page(params.get("page"))
         if sort not in SORTS:
-            raise InvalidQuery(f"Unknown sort '{sort[:40]}'")
-    except InvalidQuery as exc:
-        return render_page(request, "catalog.html", status_code=400, error=exc.message, **values)
+            raise PageInputError(N_("Unknown sort '%(sort)s'"), sort=sort[:40])
+    except PageInputError as exc:
+        error = exc.translated(gettext_for(request))
+        return render_page(request, "catalog.html", status_code=400, error=error, **values)
     query = CatalogQuery(
         q=q,
         categories=chosen["category"],

@@ -8,6 +8,7 @@ place when the reader filters, sorts, pages or changes tab, so the URL still say
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from civicport.auth.policy import visible_dataset
 from civicport.catalog.records import DatasetRecord
 from civicport.catalog.store import count_view
 from civicport.config import Settings
-from civicport.datastore.types import GEOMETRY_TYPES
+from civicport.datastore.types import GEOMETRY_TYPES, TIMESTAMP_TYPES
 from civicport.errors import InvalidQuery
 from civicport.web import chart as charts
 from civicport.web.examples import api_examples
@@ -32,8 +33,9 @@ from civicport.web.grid import (
     soda_params,
     where_clause,
 )
+from civicport.web.i18n import PageInputError
 from civicport.web.markdown import plain_summary
-from civicport.web.pages import base_url, gettext_for, render_page
+from civicport.web.pages import base_url, gettext_for, render_page, url_with
 from civicport.web.rows import QueryResult, run_query
 from civicport.web.seo import dataset_json_ld
 
@@ -101,6 +103,15 @@ def dataset_page(
         groupable=charts.groupable(record.columns),
         numeric=charts.numeric(record.columns),
         examples=api_examples(links["endpoint"], view.soda, links["host"], record.id),
+        saved_charts=[
+            (
+                chart.title,
+                url_with(
+                    request, f"/d/{record.id}", tab="chart", **charts.saved_chart_params(chart)
+                ),
+            )
+            for chart in record.charts
+        ],  # fmt: skip
         site_map={"tile_url": settings.map_tile_url, "attribution": settings.map_tile_attribution},
     )
 
@@ -138,8 +149,10 @@ def _build_view(
             _run_grid(conn, record, settings, view)
         elif tab == "chart":
             _run_chart(conn, record, request, settings, view)
+    except PageInputError as exc:
+        view.error = exc.translated(gettext_for(request))
     except InvalidQuery as exc:
-        view.error = exc.message
+        view.error = exc.message  # the SoQL compiler's own words, as the API gives them
     return view
 
 
@@ -161,7 +174,10 @@ def _run_chart(
     view: View,
 ) -> None:
     preferred = record.summary_dimensions or ()
-    state = charts.parse_chart_state(request.query_params, record.columns, preferred)
+    params: Mapping[str, str] = request.query_params
+    if record.charts and not any(name in params for name in charts.CHART_PARAMS):
+        params = charts.saved_chart_params(record.charts[0])  # the publisher's first chart
+    state = charts.parse_chart_state(params, record.columns, preferred)
     if state is None:
         return
     where = where_clause(view.state, record.columns)
@@ -184,7 +200,7 @@ def _run_chart(
         result = run_query(conn, record, view.chart_soda, settings)
         data.labels.extend(row[0] or "(empty)" for row in result.rows)
         data.values.extend(float(raw[1] or 0) for raw in result.raw)
-        data.temporal = result.columns[0].soda_type in charts.TIMESTAMP_TYPES
+        data.temporal = result.columns[0].soda_type in TIMESTAMP_TYPES
     view.chart = data
     spec = charts.vega_lite_spec(data, f"{y_title} / {x_title}: {record.title}")
     view.chart_spec = json.dumps(spec).replace("<", "\\u003c")
@@ -204,10 +220,13 @@ def _histogram(
     low, high = bounds[0] if bounds else (None, None)
     if low is None or high is None:
         return []
-    params = charts.histogram_params(data.state, float(low), float(high), where, search)
+    low, high = float(low), float(high)
+    if high <= low:  # one value only: one bin of width 1 (equal bounds make no buckets)
+        high = low + 1.0
+    params = charts.histogram_params(data.state, low, high, where, search)
     counted = run_query(conn, record, params, settings).raw
     bins, values = charts.histogram_bins(
-        float(low), float(high), {int(b): float(n) for b, n in counted if b is not None}
+        low, high, {int(b): float(n) for b, n in counted if b is not None}
     )
     data.bins.extend(bins)
     data.values.extend(values)
