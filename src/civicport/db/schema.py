@@ -78,7 +78,8 @@ dataset_columns = sa.Table(
     ),
     sa.Column("field_name", sa.Text, primary_key=True),
     sa.Column("display_name", sa.Text, nullable=False),
-    sa.Column("soda_type", sa.String(32), nullable=False),
+    # Indexed: the catalog finds the datasets with a geometry column (its "map" type) by it.
+    sa.Column("soda_type", sa.String(32), nullable=False, index=True),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("position", sa.Integer, nullable=False),
 )
