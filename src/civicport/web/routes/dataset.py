@@ -85,35 +85,40 @@ def dataset_page(
     if not fragment:
         background.add_task(_count_view, engine, record.id)
     status = 400 if view.error else (404 if _past_last_page(view) else 200)
+    template = "dataset_view.html" if fragment else "dataset.html"
+    values = _page_values(request, settings, record, view)
+    return render_page(request, template, status_code=status, **values)
+
+
+def _page_values(
+    request: Request, settings: Settings, record: DatasetRecord, view: View
+) -> dict[str, Any]:
+    """What the dataset templates show besides the record and the view."""
     links = _links(request, settings, record, view)
-    return render_page(
-        request,
-        "dataset_view.html" if fragment else "dataset.html",
-        status_code=status,
-        dataset=record,
-        view=view,
-        tabs=_tabs(record),
-        geometry_column=_geometry_column(record),
-        links=links,
-        summary=plain_summary(record.description),
-        json_ld=dataset_json_ld(record, base_url(request, settings)),
-        default_chart=view.chart.state if view.chart else None,
-        chart_kinds=charts.KINDS,
-        chart_aggregates=charts.AGGREGATES,
-        groupable=charts.groupable(record.columns),
-        numeric=charts.numeric(record.columns),
-        examples=api_examples(links["endpoint"], view.soda, links["host"], record.id),
-        saved_charts=[
-            (
-                chart.title,
-                url_with(
-                    request, f"/d/{record.id}", tab="chart", **charts.saved_chart_params(chart)
-                ),
-            )
-            for chart in record.charts
-        ],  # fmt: skip
-        site_map={"tile_url": settings.map_tile_url, "attribution": settings.map_tile_attribution},
-    )
+    saved_charts = [
+        (chart.title, url_with(request, f"/d/{record.id}", tab="chart",
+                               **charts.saved_chart_params(chart)))
+        for chart in record.charts
+    ]  # fmt: skip
+    return {
+        "dataset": record,
+        "view": view,
+        "tabs": _tabs(record),
+        "geometry_column": _geometry_column(record),
+        "links": links,
+        "summary": plain_summary(record.description),
+        "json_ld": dataset_json_ld(record, base_url(request, settings)),
+        "chart_kinds": charts.KINDS,
+        "chart_aggregates": charts.AGGREGATES,
+        "groupable": charts.groupable(record.columns),
+        "numeric": charts.numeric(record.columns),
+        "saved_charts": saved_charts,
+        "examples": api_examples(links["endpoint"], view.soda, links["host"], record.id),
+        "site_map": {
+            "tile_url": settings.map_tile_url,
+            "attribution": settings.map_tile_attribution,
+        },
+    }
 
 
 def _count_view(engine: sa.Engine, dataset_id: str) -> None:
