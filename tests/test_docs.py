@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+import click
 import pytest
 import typer.main
 from typer.testing import CliRunner
@@ -26,16 +27,21 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def commands() -> dict[str, list[str]]:
-    """Each command name (``""`` for the root) and the options it declares."""
-    root = typer.main.get_command(app)
-    found = {"": [opt for p in root.params for opt in p.opts if opt.startswith("-")]}
-    for name, command in root.commands.items():
+    """Each command name (``""`` for the root, ``"users add"`` inside a group) and the options
+    it declares."""
+    found: dict[str, list[str]] = {}
+
+    def visit(name: str, command: click.Command) -> None:
         found[name] = [opt for p in command.params for opt in p.opts if opt.startswith("-")]
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            visit(f"{name} {sub_name}".strip(), sub)
+
+    visit("", typer.main.get_command(app))
     return found
 
 
 def help_text(name: str) -> str:
-    args = [name, "--help"] if name else ["--help"]
+    args = [*name.split(), "--help"]
     # A fixed width and no colour, so the text is the same on every machine.
     result = CliRunner().invoke(app, args, env={"COLUMNS": "100", "NO_COLOR": "1"}, color=False)
     assert result.exit_code == 0, result.output

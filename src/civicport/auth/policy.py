@@ -1,9 +1,13 @@
-"""The access policy: who may see which dataset.
+"""The access policy: who may see and change which dataset.
 
 `visible_dataset` is THE visibility rule for reading one dataset, and `readable_audiences` the
 rule for lists (catalog API and pages, search, sitemap, counts): every door asks one of them, so
-none can forget it. Until accounts exist, only public datasets are visible; anything else answers
-exactly like a dataset that does not exist.
+none can forget it. Reading doors are anonymous today, so only public datasets are visible there;
+anything else answers exactly like a dataset that does not exist. `visible_to` and `can_write`
+decide for a signed-in principal (today: a program holding an API key).
+
+Until datasets record their owner and collaborators, a department owns its datasets: a private
+dataset is visible to admins and to publishers of its department.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from civicport.auth.principal import Principal
 from civicport.catalog.ids import is_dataset_id
 from civicport.catalog.records import DatasetRecord
 from civicport.catalog.store import dataset_stamp, get_dataset
@@ -26,6 +31,29 @@ ANONYMOUS_AUDIENCES = ("public",)
 def readable_audiences() -> tuple[str, ...]:
     """The audiences whose datasets the current reader may list and count."""
     return ANONYMOUS_AUDIENCES
+
+
+def visible_to(principal: Principal | None, record: DatasetRecord) -> bool:
+    """Whether `principal` (None: anonymous) may see the dataset at all."""
+    if record.audience == "public":
+        return True
+    if principal is None:
+        return False
+    if record.audience == "internal" or principal.role == "admin":
+        return True
+    return _same_department(principal, record) and principal.role == "publisher"
+
+
+def can_write(principal: Principal, record: DatasetRecord) -> bool:
+    """Whether `principal` may change the dataset's rows: admins any, publishers their
+    department's, viewers none."""
+    if principal.role == "admin":
+        return True
+    return principal.role == "publisher" and _same_department(principal, record)
+
+
+def _same_department(principal: Principal, record: DatasetRecord) -> bool:
+    return principal.department is not None and principal.department == record.department
 
 
 def missing(dataset_id: str) -> NotFound:

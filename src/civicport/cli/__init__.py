@@ -1,4 +1,4 @@
-"""The command line: `civicport demo | serve | import`.
+"""The command line: `civicport demo | serve | import | users | keys`.
 
 Each command parses its arguments, calls one service function and prints the result; results go
 to stdout, progress and errors to stderr. Exit codes: 0 success, 1 a failure the message
@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from civicport import __version__
+from civicport.cli.accounts import keys_app, users_app
 from civicport.cli.demo import demo_command
 from civicport.cli.importer import import_command
 from civicport.cli.serve import serve_command
@@ -26,6 +27,8 @@ app = typer.Typer(
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
 app.command("import")(import_command)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 
 def _show_version(value: bool) -> None:

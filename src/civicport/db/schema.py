@@ -83,3 +83,32 @@ dataset_columns = sa.Table(
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("position", sa.Integer, nullable=False),
 )
+
+
+# Staff accounts. Roles: admin (everything), publisher (their department's datasets), viewer
+# (city staff: reads internal data). Emails are stored lower-cased, so lookups are exact.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.Text, nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("department", sa.Text),
+    # argon2id hash (the PHC string with its own salt and parameters); NULL: cannot sign in
+    # with a password (keys only, or a reset link first).
+    sa.Column("password_hash", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# API keys for programs (HTTP Basic: key id as the user name, secret as the password). The
+# secret is random and long, so a SHA-256 of it is stored: a stolen table gives no usable key,
+# and checking a key costs microseconds rather than argon2's deliberate tens of milliseconds.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)

@@ -1,0 +1,58 @@
+"""Staff accounts: created by an admin (`civicport users add`), found by email."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import sqlalchemy as sa
+
+from civicport.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from civicport.auth.principal import ROLES, Principal
+from civicport.db.schema import users
+from civicport.errors import Conflict, InvalidUpload, NotFound
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def create_user(
+    conn: sa.Connection,
+    *,
+    email: str,
+    role: str,
+    password: str | None = None,
+    department: str | None = None,
+) -> Principal:
+    """Add an account. Without a password it can hold API keys but not sign in."""
+    address = email.strip().lower()
+    if not _EMAIL.match(address):
+        raise InvalidUpload(f"'{email}' is not an email address")
+    if role not in ROLES:
+        raise InvalidUpload(f"Unknown role '{role}'; use one of {', '.join(ROLES)}")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidUpload(f"A password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if conn.execute(sa.select(users.c.id).where(users.c.email == address)).first():
+        raise Conflict(f"There is already an account for {address}")
+    result = conn.execute(
+        users.insert().values(
+            email=address,
+            role=role,
+            department=department,
+            password_hash=hash_password(password) if password is not None else None,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+    )
+    user_id: int = result.inserted_primary_key[0]  # type: ignore[index]
+    return Principal(user_id, address, role, department)
+
+
+def user_by_email(conn: sa.Connection, email: str) -> Principal:
+    """The account with this email; NotFound when there is none."""
+    row = conn.execute(
+        sa.select(users.c.id, users.c.email, users.c.role, users.c.department).where(
+            users.c.email == email.strip().lower()
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"No account for {email}")
+    return Principal(row.id, row.email, row.role, row.department)

@@ -1,0 +1,75 @@
+"""`civicport users add` and `civicport keys create`: staff accounts and their API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import TypeVar
+
+import sqlalchemy as sa
+import typer
+
+from civicport.auth.accounts import create_user
+from civicport.auth.keys import create_key
+from civicport.auth.principal import ROLES
+from civicport.cli.output import err_console, reporting_errors
+from civicport.config import load_settings
+from civicport.db.engine import make_engine
+from civicport.db.migrate import upgrade
+
+Role = StrEnum("Role", {name: name for name in ROLES})
+T = TypeVar("T")
+
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys programs write with (HTTP Basic).", no_args_is_help=True)
+
+
+@contextmanager
+def _database() -> Iterator[sa.Engine]:
+    engine = make_engine(load_settings())
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _in_transaction(work: Callable[[sa.Connection], T]) -> T:
+    with reporting_errors(), _database() as engine, engine.begin() as conn:
+        return work(conn)
+
+
+@users_app.command("add")
+def add_user(
+    email: str = typer.Argument(..., help="The person's email address.", show_default=False),
+    role: Role = typer.Option(..., "--role", help="admin, publisher or viewer."),
+    password: str | None = typer.Option(
+        None, "--password", help="Sign-in password (12+ characters); none: keys only."
+    ),
+    department: str | None = typer.Option(
+        None, "--department", help="The department whose datasets a publisher manages."
+    ),
+) -> None:
+    """Add a staff account."""
+    user = _in_transaction(
+        lambda conn: create_user(
+            conn, email=email, role=role.value, password=password, department=department
+        )
+    )
+    typer.echo(user.email)
+    if password is None:
+        err_console.print("No password set: this account can hold API keys but not sign in.")
+
+
+@keys_app.command("create")
+def create_api_key(
+    email: str = typer.Argument(..., help="The account the key acts for.", show_default=False),
+) -> None:
+    """Make an API key; prints the key id and the secret (shown only this once)."""
+    key_id, secret = _in_transaction(lambda conn: create_key(conn, email=email))
+    typer.echo(f"{key_id} {secret}")
+    err_console.print(
+        "Key id and secret above: use them as the user name and password of HTTP Basic. "
+        "The secret is not stored and cannot be shown again."
+    )
