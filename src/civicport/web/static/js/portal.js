@@ -103,6 +103,9 @@
       // the downloads and the table beside the chart already carry the numbers.
       await window.vegaEmbed(container, spec, { renderer: "svg", actions: false });
       container.dataset.drawn = "true";
+      // The numbers' table stays one click away; without a chart it is what readers get.
+      const numbers = container.closest(".panel").querySelector("details.chart-data");
+      if (numbers) { numbers.open = false; }
     } catch (error) {
       container.textContent = error.message;
     }
