@@ -302,13 +302,65 @@ def page_urls(home: Path, big_id: str) -> dict[str, str]:
     }
 
 
+# The anchor's nearest pages: Datasette's HTML table view of the same 1M rows, 25 rows a page.
+ANCHOR_TABLE = "/service_requests/service_requests"
+ANCHOR_URLS = {
+    "dataset 1M": f"{ANCHOR_TABLE}?_size=25",
+    "dataset 1M page 2000": f"{ANCHOR_TABLE}?_size=25&_next=49975",
+    "dataset 1M sort text": f"{ANCHOR_TABLE}?_size=25&_sort=neighborhood",
+    "dataset 1M filter text": f"{ANCHOR_TABLE}?_size=25&request_type=Pothole",
+    "dataset 1M filter date": f"{ANCHOR_TABLE}?_size=25&opened_at__startswith=2023-05",
+}
+
+
+def anchor_pages(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Datasette (the anchor, started as bench/datasette_anchor.sh starts it) timed on its
+    table pages in the same run; None when its venv or database is missing."""
+    if not (args.anchor_datasette.exists() and args.anchor_db.exists()):
+        print(f"anchor skipped: no {args.anchor_datasette} or {args.anchor_db}")
+        return None
+    port = free_port()
+    command = [
+        str(args.anchor_datasette), "serve", str(args.anchor_db), "-h", "127.0.0.1",
+        "-p", str(port), "--setting", "sql_time_limit_ms", "20000",
+        "--setting", "max_returned_rows", "1000",
+    ]  # fmt: skip
+    log = (args.out.parent / "bench_pages_anchor.log").open("w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    pages: dict[str, Any] = {}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            for _ in range(150):
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get("/-/versions.json").status_code == 200:
+                        break
+                time.sleep(0.2)
+            # Fewer requests: some anchor pages take seconds each (a sort of 1M rows).
+            fewer = argparse.Namespace(**{**vars(args), "requests": args.anchor_requests})
+            for name, url in ANCHOR_URLS.items():
+                warm_file(args.anchor_db)
+                pages[name] = {"url": url, **measure(client, url, fewer, server.pid)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return pages
+
+
+def print_ratios(ours: dict[str, Any], anchor: dict[str, Any]) -> None:
+    print(f"\n{'page (vs Datasette)':<24}{'ours p50':>9}{'anchor p50':>11}{'ratio':>7}")
+    for name, theirs in anchor.items():
+        ratio = theirs["p50"] / ours[name]["p50"]
+        print(f"{name:<24}{ours[name]['p50']:9.1f}{theirs['p50']:11.1f}{ratio:6.1f}x")
+
+
 def run(args: argparse.Namespace, urls: dict[str, str]) -> dict[str, Any]:
     """Serve the home with one worker, time every URL, weigh the 1M-row dataset page."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(REPO / ".venv/bin/civicport"), "serve", "--port", str(port), "--workers", "1"]
     log = (args.out.parent / "bench_pages_serve.log").open("w")
-    env = {**os.environ, "CIVICPORT_HOME": str(args.home)}
+    # One client sends thousands of requests: the per-client rate limit is off (empty).
+    env = {**os.environ, "CIVICPORT_HOME": str(args.home), "CIVICPORT_RATE_LIMIT_ANONYMOUS": ""}
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     pages: dict[str, Any] = {}
     try:
@@ -346,13 +398,21 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--out", type=Path, default=bench_dir / "results_pages.json")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium check")
+    parser.add_argument("--anchor-db", type=Path, default=bench_dir / "service_requests.db")
+    parser.add_argument("--anchor-requests", type=int, default=20)
+    parser.add_argument(
+        "--anchor-datasette", type=Path, default=bench_dir / "venv" / "bin" / "datasette"
+    )
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     prepared = prepare(args.home, args.source, args.datasets)
     urls = page_urls(args.home, args.big_id)
     result = run(args, urls)
+    result["anchor"] = anchor_pages(args)
     pages, weight, browser = result["pages"], result["weight"], result["browser"]
+    if result["anchor"]:
+        print_ratios(pages, result["anchor"])
     print(f"\n{urls['dataset 1M']} before the map tab: {len(weight['parts'])} files")
     print(f"{'bytes':>10} {'gzip -6':>9} {'served':>9}")
     for part in [*weight["parts"], {**weight, "url": "total"}]:

@@ -20,8 +20,10 @@ from civicport import __version__
 from civicport.api.errors import install_error_handlers
 from civicport.api.middleware import HeadAsGetMiddleware, SodaHeadersMiddleware
 from civicport.api.soda.discovery import router as discovery_router
+from civicport.api.soda.producer import router as producer_router
 from civicport.api.soda.resource import router as resource_router
 from civicport.api.soda.views import router as views_router
+from civicport.api.throttle import ThrottleMiddleware
 from civicport.config import Settings
 from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
@@ -29,6 +31,8 @@ from civicport.web.errors import page_error
 from civicport.web.pages import STATIC_DIR
 from civicport.web.routes.catalog import router as catalog_pages
 from civicport.web.routes.dataset import router as dataset_pages
+from civicport.web.routes.developers import router as developer_pages
+from civicport.web.routes.developers import throttled_page
 from civicport.web.routes.meta import router as meta_pages
 
 # Level 5 compresses CSV ~6x at a fraction of level 9's CPU, which matters for big exports.
@@ -58,12 +62,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app, page_errors=page_error)
     app.include_router(resource_router)
+    app.include_router(producer_router)
     app.include_router(views_router)
     app.include_router(discovery_router)
-    for pages in (catalog_pages, dataset_pages, meta_pages):
+    for pages in (catalog_pages, dataset_pages, meta_pages, developer_pages):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: CORS and request ids are added to whatever GZip and the routes answer.
+    app.add_middleware(ThrottleMiddleware, page=throttled_page)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(SodaHeadersMiddleware)
     app.add_middleware(HeadAsGetMiddleware)

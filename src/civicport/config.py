@@ -11,7 +11,8 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from limits import parse_many
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -73,6 +74,36 @@ class Settings(BaseModel):
     max_upload_bytes: int = Field(
         default=2_000_000_000, description="Largest file `civicport import` accepts, in bytes."
     )
+    rate_limit_anonymous: str = Field(
+        default="1000/hour",
+        description="How many reads (API and pages) one client IP address may make without an "
+        "app token, e.g. '1000/hour' or '100/minute;1000/hour'; empty: no limit.",
+    )
+    rate_limit_app_token: str = Field(
+        default="10000/hour",
+        description="How many reads one app token (X-App-Token) may make; empty: no limit.",
+    )
+    rate_limit_token_registrations: str = Field(
+        default="10/hour",
+        description="How many app tokens one client IP address may register at /developers.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/0) where rate-limit counters are kept, so "
+        "every app process shares them; unset: each process counts in its own memory.",
+    )
+
+    @field_validator(
+        "rate_limit_anonymous", "rate_limit_app_token", "rate_limit_token_registrations"
+    )
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit like '1000/hour': {value!r}") from exc
+        return value.strip()
 
     @property
     def resolved_database_url(self) -> str:

@@ -42,6 +42,7 @@ from civicport.datastore.tables import SYSTEM_COLUMNS, ColumnSchema, data_table_
 from civicport.datastore.transactions import write_transaction
 from civicport.datastore.types import NUMBER_TYPES, SODA_TYPES
 from civicport.datastore.writes import (
+    DELETED,
     WriteCounts,
     append_rows,
     check_key_column,
@@ -49,11 +50,14 @@ from civicport.datastore.writes import (
     id_range,
     upsert_rows,
 )
-from civicport.errors import Conflict, InvalidUpload
+from civicport.datastore.writes import delete_rows as delete_stored_rows
+from civicport.errors import Conflict, InvalidUpload, NotFound
 from civicport.ingest.points import PointSource, add_points, point_field_name
 from civicport.ingest.records import ColumnSpec, ParsedTable
 
 MODES = ("create", "replace", "append", "upsert")
+# A checkbox column of this name in an upserted table marks the rows to delete (by identifier).
+DELETED_FIELD = ":deleted"
 
 
 @dataclass(frozen=True)
@@ -318,6 +322,76 @@ def _change(
     )
 
 
+def write_rows(engine: sa.Engine, dataset_id: str, tables: Sequence[ParsedTable]) -> ImportResult:
+    """Upsert several tables into a dataset in ONE transaction (all or nothing): matched on its
+    row identifier, or appended when it has none. A checkbox column named DELETED_FIELD marks
+    rows to delete by identifier. Tables are applied in order; each may carry its own subset of
+    the dataset's columns (only those change in updated rows). This is the Producer API's write.
+    """
+    now = dt.datetime.now(dt.UTC)
+    total = WriteCounts()
+    with write_transaction(engine) as conn:
+        dataset = store.get_dataset(conn, dataset_id, for_update=True)
+        key = dataset.row_identifier
+        for table in tables:
+            columns = _matching_columns(dataset, table.columns)
+            _, high = id_range(conn, dataset.data_table)
+            first_id = (high or 0) + 1
+            if key:
+                counts = upsert_rows(
+                    conn, dataset.data_table, columns, table.rows,
+                    key=key, now=now, first_id=first_id,
+                )  # fmt: skip
+            elif DELETED in columns:
+                raise InvalidUpload(
+                    f"Dataset '{dataset_id}' has no row identifier, so rows cannot be deleted "
+                    "by one",
+                    code="soda.row.delete-without-primary-key",
+                )
+            else:
+                counts = append_rows(
+                    conn, dataset.data_table, columns, table.rows, now=now, first_id=first_id
+                )
+            total = WriteCounts(
+                total.created + counts.created,
+                total.updated + counts.updated,
+                total.deleted + counts.deleted,
+            )
+        state = _state_after(conn, dataset, total, now, key)
+        store.update_data_state(conn, dataset_id=dataset_id, state=state)
+    mode = "upsert" if key else "append"
+    return ImportResult(
+        dataset_id, mode, total.created, total.updated, total.deleted, state.row_count
+    )
+
+
+def delete_rows(
+    engine: sa.Engine, dataset_id: str, keys: Sequence[object], *, by_row_id: bool = False
+) -> list[int]:
+    """Delete the rows whose row-identifier value is one of `keys` (Python values of the key
+    column's type), or whose system id is, with `by_row_id`. Returns the deleted rows' ids;
+    the dataset's version moves only when something was deleted."""
+    now = dt.datetime.now(dt.UTC)
+    with write_transaction(engine) as conn:
+        dataset = store.get_dataset(conn, dataset_id, for_update=True)
+        key = None
+        if not by_row_id:
+            if not dataset.row_identifier:
+                raise InvalidUpload(
+                    f"Dataset '{dataset_id}' has no row identifier: name rows by their :id",
+                    code="soda.row.delete-without-primary-key",
+                )
+            key = dataset.table_schema(conn.dialect.name).column(dataset.row_identifier)
+            if key is None:  # the catalog names a column the table lacks: never written so
+                raise NotFound(f"Dataset '{dataset_id}' has no column {dataset.row_identifier}")
+        deleted = delete_stored_rows(conn, dataset.data_table, key, list(keys))
+        if deleted:
+            counts = WriteCounts(deleted=len(deleted))
+            state = _state_after(conn, dataset, counts, now, dataset.row_identifier)
+            store.update_data_state(conn, dataset_id=dataset_id, state=state)
+    return deleted
+
+
 def _upsert_key(conn: sa.Connection, dataset: DatasetRecord, row_identifier: str | None) -> str:
     """The column an upsert matches rows on; declares it (with its unique index) if new."""
     key = dataset.row_identifier
@@ -445,7 +519,7 @@ def _matching_columns(dataset: DatasetRecord, specs: Sequence[ColumnSpec]) -> li
     schema = dataset.table_schema("")
     columns: list[ColumnSchema] = []
     for spec in specs:
-        column = schema.column(spec.field_name)
+        column = DELETED if spec.field_name == DELETED_FIELD else schema.column(spec.field_name)
         if column is None:
             raise InvalidUpload(
                 f"Column '{spec.field_name}' is not in dataset '{dataset.id}'",

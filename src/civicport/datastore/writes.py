@@ -5,8 +5,9 @@ number in the upload), check them there with SQL (missing or duplicate identifie
 deletes, updates and inserts as three set-based statements. Nothing is applied unless all of it
 is: the caller holds one transaction (transactions.write_transaction) around the whole call.
 
-The same entry point serves file imports and, later, the Producer API: a row iterator plus the
-columns it carries, where an optional DELETED column marks rows to remove.
+The same entry point serves file imports and the Producer API: a row iterator plus the columns
+it carries, where an optional DELETED column marks rows to remove. `delete_rows` removes rows
+named by their row-identifier values or system ids (the Producer API's single-row DELETE).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 
 from civicport.datastore.load import Progress, drop_data_table, insert_rows
 from civicport.datastore.tables import ColumnSchema, build_table, q
-from civicport.datastore.types import GEOMETRY_TYPES
+from civicport.datastore.types import GEOMETRY_TYPES, to_storage
 from civicport.errors import InvalidUpload
 
 # Include this column (value true) in an upsert's columns to delete the row with that identifier.
@@ -152,3 +153,35 @@ def upsert_rows(
     ).rowcount
     drop_data_table(conn, stage)
     return WriteCounts(created=created, updated=updated, deleted=deleted)
+
+
+# Values per DELETE statement: well under SQLite's and PostgreSQL's bind-parameter limits.
+_DELETE_BATCH = 500
+
+
+def delete_rows(
+    conn: sa.Connection, table_name: str, key: ColumnSchema | None, values: Sequence[Any]
+) -> list[int]:
+    """Delete the rows whose `key` column holds one of `values` (Python values as readers yield
+    them), or whose `_id` is one of them when `key` is None. Returns the deleted rows' `_id`s in
+    ascending order; values naming no row are skipped."""
+    if key is not None:
+        check_key_column([key], key.field_name)
+        stored = [to_storage(v, key.soda_type, conn.dialect.name)[0] for v in values]
+        name = key.field_name
+    else:
+        stored = [int(v) for v in values]
+        name = "_id"
+    names = {"_id", name}
+    table = sa.table(table_name, *(sa.column(n) for n in sorted(names)))
+    deleted: list[int] = []
+    for start in range(0, len(stored), _DELETE_BATCH):
+        batch = [v for v in stored[start : start + _DELETE_BATCH] if v is not None]
+        if not batch:
+            continue
+        match = table.c[name].in_(batch)
+        ids = conn.execute(sa.select(table.c._id).where(match)).scalars().all()
+        if ids:
+            conn.execute(sa.delete(table).where(table.c._id.in_(ids)))
+            deleted.extend(ids)
+    return sorted(deleted)

@@ -112,3 +112,15 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
+
+# App tokens: developers register them themselves at /developers. A token identifies an app for
+# throttling (soda.md §7), not a person, and grants no access: it is stored as it is sent.
+app_tokens = sa.Table(
+    "app_tokens",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("app_name", sa.Text, nullable=False),
+    sa.Column("contact_email", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)
