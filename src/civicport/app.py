@@ -17,6 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 
 from civicport import __version__
+from civicport.api.audit import router as audit_router
 from civicport.api.errors import install_error_handlers
 from civicport.api.middleware import HeadAsGetMiddleware, SodaHeadersMiddleware
 from civicport.api.soda.discovery import router as discovery_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(producer_router)
     app.include_router(views_router)
     app.include_router(discovery_router)
+    app.include_router(audit_router)
     for pages in (catalog_pages, dataset_pages, meta_pages, developer_pages):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

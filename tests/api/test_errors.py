@@ -153,6 +153,8 @@ LISTING_DOORS: dict[str, list[str]] = {
 # Paths that only write (their reads share the paths above); tests/api/test_producer.py proves
 # they answer 401 without a key and 404 for a dataset the key's owner may not see.
 WRITE_ONLY_DOORS = {"/resource/{dataset_id}/{row_id}"}
+# Doors only admins may open (an admin's API key over HTTP Basic): tests/api/test_audit_api.py.
+ADMIN_DOORS = {"/api/audit.{fmt}"}
 FORMATS = ("json", "csv", "geojson")
 PAGE_TABS = ("chart", "map", "api")
 # Routes FastAPI adds to describe the API itself, and the folder of page assets.
@@ -171,7 +173,9 @@ def route_paths(routes) -> set[str]:
 
 def test_every_route_is_a_known_door(app: FastAPI) -> None:
     routes = route_paths(app.routes) - FRAMEWORK_ROUTES
-    known = set(DATASET_DOORS) | set(PAGE_DOORS) | set(LISTING_DOORS) | WRITE_ONLY_DOORS
+    known = (
+        set(DATASET_DOORS) | set(PAGE_DOORS) | set(LISTING_DOORS) | WRITE_ONLY_DOORS | ADMIN_DOORS
+    )
     assert routes == known
 
 

@@ -1,4 +1,5 @@
-"""Dependencies shared by HTTP routes (API and pages): the engine and the settings.
+"""Dependencies shared by HTTP routes (API and pages): the engine, the settings, and the
+principal an API key sent with HTTP Basic names.
 
 Who may see which dataset is decided in civicport.auth.policy; it is re-exported here for the
 API routes that ask it.
@@ -6,20 +7,26 @@ API routes that ask it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 
+from civicport.auth.keys import principal_for_key
 from civicport.auth.policy import ANONYMOUS_AUDIENCES, missing, visible_dataset
+from civicport.auth.principal import Principal
 from civicport.config import Settings
 
 __all__ = [
     "ANONYMOUS_AUDIENCES",
     "EngineDep",
     "SettingsDep",
+    "basic_credentials",
     "get_engine",
     "get_settings",
+    "key_principal",
     "missing",
     "visible_dataset",
 ]
@@ -35,3 +42,24 @@ def get_settings(request: Request) -> Settings:
 
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(key id, secret) from an `Authorization: Basic …` header; None when it holds none."""
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    key_id, colon, secret = decoded.partition(":")
+    return (key_id, secret) if colon and key_id else None
+
+
+def key_principal(conn: sa.Connection, request: Request) -> Principal | None:
+    """The account whose valid, unrevoked API key the request sends; None otherwise."""
+    credentials = basic_credentials(request.headers.get("authorization"))
+    return principal_for_key(conn, *credentials) if credentials else None

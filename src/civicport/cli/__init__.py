@@ -1,4 +1,4 @@
-"""The command line: `civicport demo | serve | import | users | keys`.
+"""The command line: `civicport demo | serve | import | users | keys | audit`.
 
 Each command parses its arguments, calls one service function and prints the result; results go
 to stdout, progress and errors to stderr. Exit codes: 0 success, 1 a failure the message
@@ -11,6 +11,7 @@ import typer
 
 from civicport import __version__
 from civicport.cli.accounts import keys_app, users_app
+from civicport.cli.audit import audit_app
 from civicport.cli.demo import demo_command
 from civicport.cli.importer import import_command
 from civicport.cli.serve import serve_command
@@ -29,6 +30,7 @@ app.command("serve")(serve_command)
 app.command("import")(import_command)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 def _show_version(value: bool) -> None:

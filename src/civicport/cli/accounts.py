@@ -11,8 +11,9 @@ import sqlalchemy as sa
 import typer
 
 from civicport.auth.accounts import create_user
+from civicport.auth.audit import CLI_ACTOR, record_event
 from civicport.auth.keys import create_key
-from civicport.auth.principal import ROLES
+from civicport.auth.principal import ROLES, Principal
 from civicport.cli.output import err_console, reporting_errors
 from civicport.config import load_settings
 from civicport.db.engine import make_engine
@@ -52,11 +53,16 @@ def add_user(
     ),
 ) -> None:
     """Add a staff account."""
-    user = _in_transaction(
-        lambda conn: create_user(
+
+    def add(conn: sa.Connection) -> Principal:
+        user = create_user(
             conn, email=email, role=role.value, password=password, department=department
         )
-    )
+        detail = {"email": user.email, "role": user.role, "department": user.department}
+        record_event(conn, actor=CLI_ACTOR, action="user.create", detail=detail)
+        return user
+
+    user = _in_transaction(add)
     typer.echo(user.email)
     if password is None:
         err_console.print("No password set: this account can hold API keys but not sign in.")
@@ -67,7 +73,14 @@ def create_api_key(
     email: str = typer.Argument(..., help="The account the key acts for.", show_default=False),
 ) -> None:
     """Make an API key; prints the key id and the secret (shown only this once)."""
-    key_id, secret = _in_transaction(lambda conn: create_key(conn, email=email))
+
+    def create(conn: sa.Connection) -> tuple[str, str]:
+        key_id, secret = create_key(conn, email=email)
+        detail = {"key_id": key_id, "email": email.strip().lower()}  # never the secret
+        record_event(conn, actor=CLI_ACTOR, action="key.create", detail=detail)
+        return key_id, secret
+
+    key_id, secret = _in_transaction(create)
     typer.echo(f"{key_id} {secret}")
     err_console.print(
         "Key id and secret above: use them as the user name and password of HTTP Basic. "

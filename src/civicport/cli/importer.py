@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.filesize import decimal
 
+from civicport.auth.audit import CLI_ACTOR, record_event
 from civicport.catalog.records import AUDIENCES, DatasetMetadata
 from civicport.catalog.service import MODES, ImportResult, import_file
 from civicport.cli.output import err_console, fail, reporting_errors, row_progress
@@ -134,7 +135,7 @@ def _run_import(
     try:
         upgrade(engine)
         with row_progress(f"{path.name} ({decimal(path.stat().st_size)})") as progress:
-            return import_file(
+            result = import_file(
                 engine,
                 path,
                 metadata=metadata if mode == "create" else None,
@@ -145,8 +146,29 @@ def _run_import(
                 points=points,
                 progress=progress,
             )
+        # The import committed in its own transaction; recorded once it has succeeded.
+        with engine.begin() as conn:
+            record_event(
+                conn,
+                actor=CLI_ACTOR,
+                action="dataset.import",
+                dataset_id=result.dataset_id,
+                detail=_audit_detail(result, path),
+            )
+        return result
     finally:
         engine.dispose()
+
+
+def _audit_detail(result: ImportResult, path: Path) -> dict[str, object]:
+    return {
+        "mode": result.mode,
+        "file": path.name,
+        "rows_created": result.rows_created,
+        "rows_updated": result.rows_updated,
+        "rows_deleted": result.rows_deleted,
+        "row_count": result.row_count,
+    }
 
 
 def _summary(result: ImportResult) -> str:

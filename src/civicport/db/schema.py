@@ -124,3 +124,19 @@ app_tokens = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
+
+# The audit log: who did what and when (auth.audit). `actor` is the account's email, "cli" for
+# the command line run by the server's operator, or "anonymous"; `action` a dotted name such as
+# "dataset.upsert". `detail` holds counts, modes and key ids, never a secret or password. No
+# foreign keys: an event outlives the dataset or account it names.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("dataset_id", sa.String(9), index=True),
+    sa.Column("detail", sa.JSON, nullable=False, default=dict),
+    sa.Column("client", sa.Text),
+)

@@ -17,8 +17,6 @@ transaction, so a request changes every row it names or none.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import json
@@ -32,9 +30,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from civicport.api.deps import missing
+from civicport.api.deps import basic_credentials, key_principal, missing
 from civicport.api.errors import error_response
-from civicport.auth.keys import principal_for_key
+from civicport.api.throttle import client_address
+from civicport.auth.audit import record_event
 from civicport.auth.policy import can_write, visible_to
 from civicport.auth.principal import Principal
 from civicport.catalog import service, store
@@ -141,6 +140,7 @@ async def delete_row(dataset_id: str, row_id: str, request: Request) -> Response
         if not deleted:
             raise _row_missing(named)
         report = [{"typ": "delete", "id": format_row_id(i)} for i in deleted]
+        _audit(engine, request, "dataset.delete_rows", record.id, {"Rows Deleted": len(deleted)})
         return _json(report)
 
     return await run_in_threadpool(_answer_errors, work)
@@ -165,7 +165,10 @@ async def _write(dataset_id: str, request: Request, *, replace: bool) -> Respons
 
     def work() -> Response:
         rows = _parse_body(body, request.headers.get("content-type"))
-        return _json(_apply(engine, record, rows, replace=replace))
+        counters = _apply(engine, record, rows, replace=replace)
+        action = "dataset.replace" if replace else "dataset.upsert"
+        _audit(engine, request, action, record.id, counters)
+        return _json(counters)
 
     return await run_in_threadpool(_answer_errors, work)
 
@@ -180,9 +183,8 @@ def _json(value: Any) -> Response:
 def _writable(engine: sa.Engine, request: Request, dataset_id: str) -> DatasetRecord:
     """The dataset if the request's key may change it: 401 without valid credentials, 404 if
     the caller may not see it (or it does not exist), 403 if they may see but not change it."""
-    credentials = _basic_credentials(request.headers.get("authorization"))
     with engine.connect() as conn:
-        principal = principal_for_key(conn, *credentials) if credentials else None
+        principal = key_principal(conn, request)
         if principal is None:
             raise Refused(
                 401,
@@ -191,6 +193,7 @@ def _writable(engine: sa.Engine, request: Request, dataset_id: str) -> DatasetRe
                 headers={"WWW-Authenticate": REALM},
             )
         record = _dataset(conn, dataset_id, principal)
+    request.state.writer = principal
     if not can_write(principal, record):
         raise Refused(
             403,
@@ -201,18 +204,22 @@ def _writable(engine: sa.Engine, request: Request, dataset_id: str) -> DatasetRe
     return record
 
 
-def _basic_credentials(header: str | None) -> tuple[str, str] | None:
-    if not header:
-        return None
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    key_id, colon, secret = decoded.partition(":")
-    return (key_id, secret) if colon and key_id else None
+def _audit(
+    engine: sa.Engine, request: Request, action: str, dataset_id: str, counters: dict[str, int]
+) -> None:
+    """Record a write in the audit log. The catalog service commits the rows in a transaction
+    of its own, so the event is written right after that commit, never for a failed write."""
+    credentials = basic_credentials(request.headers.get("authorization"))
+    detail = {**counters, "key_id": credentials[0] if credentials else None}
+    with engine.begin() as conn:
+        record_event(
+            conn,
+            actor=request.state.writer.email,
+            action=action,
+            dataset_id=dataset_id,
+            detail=detail,
+            client=client_address(request.scope),
+        )
 
 
 def _dataset(conn: sa.Connection, dataset_id: str, principal: Principal) -> DatasetRecord:

@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, Response
 
 from civicport.api.deps import EngineDep, SettingsDep
 from civicport.api.throttle import REGISTRATION, client_address, throttle_for
+from civicport.auth.audit import ANONYMOUS_ACTOR, record_event
 from civicport.auth.tokens import register_app_token
 from civicport.web.i18n import N_
 from civicport.web.pages import base_url, gettext_for, render_page
@@ -79,7 +80,15 @@ async def register_token(request: Request, engine: EngineDep, settings: Settings
 
     def register() -> str:
         with engine.begin() as conn:
-            return register_app_token(conn, app_name=app_name, email=email)
+            token = register_app_token(conn, app_name=app_name, email=email)
+            record_event(
+                conn,
+                actor=ANONYMOUS_ACTOR,
+                action="app_token.register",
+                detail={"app_name": app_name, "email": email},
+                client=client_address(request.scope),
+            )
+            return token
 
     token = await run_in_threadpool(register)
     return _form_page(request, settings, token=token, **values)
