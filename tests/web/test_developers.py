@@ -33,8 +33,10 @@ def token_count(engine: sa.Engine) -> int:
 def test_the_page_explains_the_limits_and_sets_a_strict_cookie(client: TestClient) -> None:
     page = client.get("/developers")
     assert page.status_code == 200
-    assert "1000/hour" in page.text
-    assert "10000/hour" in page.text
+    assert "each address may make 1,000 requests per hour" in page.text
+    assert "each app may make 10,000 requests per hour" in page.text
+    spanish = client.get("/developers", params={"lang": "es"}).text
+    assert "1000 solicitudes por hora" in spanish or "1.000 solicitudes por hora" in spanish
     assert "X-App-Token" in page.text
     assert "Retry-After" in page.text
     cookie = page.headers["set-cookie"]

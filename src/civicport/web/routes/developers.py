@@ -15,6 +15,7 @@ import secrets
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
+from limits import parse_many
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
@@ -130,8 +131,8 @@ def _form_page(
         token=token,
         app_name=values.get("app_name", ""),
         email=values.get("email", ""),
-        anonymous_limit=settings.rate_limit_anonymous,
-        token_limit=settings.rate_limit_app_token,
+        anonymous_limit=limit_parts(settings.rate_limit_anonymous),
+        token_limit=limit_parts(settings.rate_limit_app_token),
         example_url=f"{base}/resource/xxxx-xxxx.json",
         domain=base.split("://", 1)[-1],
     )
@@ -144,6 +145,12 @@ def _form_page(
         path="/developers",
     )
     return response
+
+
+def limit_parts(text: str) -> list[tuple[int, str]]:
+    """A rate-limit setting ("1000/hour;50/minute") as (amount, unit) pairs the page words in
+    the reader's language; [] when the limit is off."""
+    return [(item.amount, item.GRANULARITY.name) for item in parse_many(text)] if text else []
 
 
 def throttled_page(request: Request, status: int, retry_after: int | None) -> Response:
