@@ -45,3 +45,23 @@ class InvalidUpload(CivicportError):
 
 class Conflict(CivicportError):
     code = "dataset.conflict"
+
+
+class NotAuthenticated(CivicportError):
+    """No credentials, or wrong ones, where a door needs to know who is asking."""
+
+    code = "authentication_required"
+
+
+class Forbidden(CivicportError):
+    """Who is asking is known, and may not do this."""
+
+    code = "permission_denied"
+
+
+class PayloadTooLarge(CivicportError):
+    code = "req.body.too-large"
+
+
+class UnsupportedMediaType(CivicportError):
+    code = "req.content-type.not-json"

@@ -17,13 +17,13 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from civicport.api.deps import key_principal
+from civicport.api.deps import authenticated
 from civicport.api.errors import error_response
 from civicport.auth.audit import MOST_EVENTS, events_csv, list_events
+from civicport.errors import Forbidden
 
 router = APIRouter(tags=["Audit log"])
 
-REALM = 'Basic realm="civicport"'
 NO_STORE = {"Cache-Control": "private, no-store"}
 
 
@@ -63,20 +63,13 @@ async def audit_log(
 
     def work() -> Response:
         with engine.connect() as conn:
-            principal = key_principal(conn, request)
-            if principal is None:
-                response = error_response(
-                    401,
-                    "authentication_required",
-                    "Authentication required: send an admin's API key id and secret with "
-                    "HTTP Basic",
-                )
-                response.headers["WWW-Authenticate"] = REALM
-                return response
+            principal = authenticated(
+                conn,
+                request,
+                "Authentication required: send an admin's API key id and secret with HTTP Basic",
+            )
             if principal.role != "admin":
-                return error_response(
-                    403, "permission_denied", "Only admins may read the audit log"
-                )
+                raise Forbidden("Only admins may read the audit log")
             events = list_events(
                 conn,
                 since=start,

@@ -18,11 +18,13 @@ from civicport.auth.keys import principal_for_key
 from civicport.auth.policy import ANONYMOUS_AUDIENCES, missing, visible_dataset
 from civicport.auth.principal import Principal
 from civicport.config import Settings
+from civicport.errors import NotAuthenticated
 
 __all__ = [
     "ANONYMOUS_AUDIENCES",
     "EngineDep",
     "SettingsDep",
+    "authenticated",
     "basic_credentials",
     "get_engine",
     "get_settings",
@@ -63,3 +65,12 @@ def key_principal(conn: sa.Connection, request: Request) -> Principal | None:
     """The account whose valid, unrevoked API key the request sends; None otherwise."""
     credentials = basic_credentials(request.headers.get("authorization"))
     return principal_for_key(conn, *credentials) if credentials else None
+
+
+def authenticated(conn: sa.Connection, request: Request, message: str) -> Principal:
+    """The account behind the request's API key; NotAuthenticated (401) with `message` when
+    there is no valid key."""
+    principal = key_principal(conn, request)
+    if principal is None:
+        raise NotAuthenticated(message)
+    return principal

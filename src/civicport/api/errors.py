@@ -20,7 +20,17 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from civicport.errors import CivicportError, Conflict, InvalidQuery, InvalidUpload, NotFound
+from civicport.errors import (
+    CivicportError,
+    Conflict,
+    Forbidden,
+    InvalidQuery,
+    InvalidUpload,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +51,19 @@ class InvalidRequest(CivicportError):
 
 # The one table: which status each domain error answers with. First match wins (subclasses first).
 STATUS_BY_ERROR: tuple[tuple[type[CivicportError], int], ...] = (
+    (NotAuthenticated, 401),
+    (Forbidden, 403),
     (NotFound, 404),
     (InvalidQuery, 400),
     (InvalidRequest, 400),
     (InvalidUpload, 400),
     (UnsupportedFormat, 406),
     (Conflict, 409),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
 )
+# Sent with every 401: how to authenticate (an API key id and secret over HTTP Basic).
+BASIC_REALM = 'Basic realm="civicport"'
 
 # HTTP statuses Starlette raises on its own (unknown path, wrong method) → SODA codes.
 CODE_BY_STATUS = {404: "not_found", 405: "method_not_allowed"}
@@ -89,7 +105,10 @@ def _header_safe(text: str) -> str:
 
 
 def domain_error_response(exc: CivicportError) -> Response:
-    return error_response(status_for(exc), exc.code, exc.message, exc.data)
+    response = error_response(status_for(exc), exc.code, exc.message, exc.data)
+    if isinstance(exc, NotAuthenticated):
+        response.headers["WWW-Authenticate"] = BASIC_REALM
+    return response
 
 
 # Answers an error as a web page when the request was for one (None: it was not).

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -30,8 +30,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from civicport.api.deps import basic_credentials, key_principal, missing
-from civicport.api.errors import error_response
+from civicport.api.deps import authenticated, basic_credentials, missing
 from civicport.api.throttle import client_address
 from civicport.auth.audit import record_event
 from civicport.auth.policy import can_write, visible_to
@@ -40,14 +39,19 @@ from civicport.catalog import service, store
 from civicport.catalog.ids import is_dataset_id
 from civicport.catalog.records import ColumnRecord, DatasetRecord
 from civicport.datastore.rowids import format_row_id, parse_row_id
-from civicport.errors import CivicportError, InvalidUpload, NotFound
+from civicport.errors import (
+    Forbidden,
+    InvalidUpload,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from civicport.ingest.records import ColumnSpec, ParsedTable
 from civicport.ingest.values import CONVERTERS, LENIENT, BadValue
 
 router = APIRouter(tags=["SODA Producer"])
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-REALM = 'Basic realm="civicport"'
 DELETED = service.DELETED_FIELD
 # System fields a client may send back unchanged (rows read with `$select=:*`); ignored.
 IGNORED_FIELDS = frozenset({":created_at", ":updated_at", ":version"})
@@ -63,38 +67,6 @@ COUNTER_KEYS = (
 )
 
 Row = dict[str, Any]
-
-
-class Refused(CivicportError):
-    """A request turned away before anything is read: carries its status and headers."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str,
-        headers: Mapping[str, str] | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message, code=code, data=data)
-        self.status = status
-        self.headers = dict(headers or {})
-
-
-def _answer_errors(work: Callable[[], Response]) -> Response:
-    """Run `work`; answer a refusal with its own status (the app's table does not know 401,
-    403, 413 and 415) and let every other domain error reach the app's handlers."""
-    try:
-        return work()
-    except Refused as exc:
-        return _refusal(exc)
-
-
-def _refusal(exc: Refused) -> Response:
-    response = error_response(exc.status, exc.code, exc.message, exc.data)
-    response.headers.update(exc.headers)
-    return response
 
 
 # --- routes ------------------------------------------------------------------------------------
@@ -143,7 +115,7 @@ async def delete_row(dataset_id: str, row_id: str, request: Request) -> Response
         _audit(engine, request, "dataset.delete_rows", record.id, {"Rows Deleted": len(deleted)})
         return _json(report)
 
-    return await run_in_threadpool(_answer_errors, work)
+    return await run_in_threadpool(work)
 
 
 def _json_path(dataset_id: str, request: Request) -> str:
@@ -157,11 +129,8 @@ async def _write(dataset_id: str, request: Request, *, replace: bool) -> Respons
     engine: sa.Engine = request.app.state.engine
     limit: int = request.app.state.settings.max_upload_bytes
     # Who is asking is settled before the body is read: a stranger's upload is never buffered.
-    try:
-        record = await run_in_threadpool(_writable, engine, request, dataset_id)
-        body = await _read_body(request, limit)
-    except Refused as exc:
-        return _refusal(exc)
+    record = await run_in_threadpool(_writable, engine, request, dataset_id)
+    body = await _read_body(request, limit)
 
     def work() -> Response:
         rows = _parse_body(body, request.headers.get("content-type"))
@@ -170,7 +139,7 @@ async def _write(dataset_id: str, request: Request, *, replace: bool) -> Respons
         _audit(engine, request, action, record.id, counters)
         return _json(counters)
 
-    return await run_in_threadpool(_answer_errors, work)
+    return await run_in_threadpool(work)
 
 
 def _json(value: Any) -> Response:
@@ -184,23 +153,13 @@ def _writable(engine: sa.Engine, request: Request, dataset_id: str) -> DatasetRe
     """The dataset if the request's key may change it: 401 without valid credentials, 404 if
     the caller may not see it (or it does not exist), 403 if they may see but not change it."""
     with engine.connect() as conn:
-        principal = key_principal(conn, request)
-        if principal is None:
-            raise Refused(
-                401,
-                "Authentication required: send an API key id and secret with HTTP Basic",
-                code="authentication_required",
-                headers={"WWW-Authenticate": REALM},
-            )
+        principal = authenticated(
+            conn, request, "Authentication required: send an API key id and secret with HTTP Basic"
+        )
         record = _dataset(conn, dataset_id, principal)
     request.state.writer = principal
     if not can_write(principal, record):
-        raise Refused(
-            403,
-            f"You may not change dataset '{dataset_id}'",
-            code="permission_denied",
-            data={"id": dataset_id},
-        )
+        raise Forbidden(f"You may not change dataset '{dataset_id}'", data={"id": dataset_id})
     return record
 
 
@@ -251,11 +210,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _too_large(limit: int) -> Refused:
-    return Refused(
-        413,
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
         f"The body is larger than {limit:,} bytes; send the rows in smaller requests",
-        code="req.body.too-large",
         data={"limit": limit},
     )
 
@@ -265,10 +222,8 @@ def _parse_body(body: bytes, content_type: str | None) -> list[Row]:
     if media in CSV_TYPES:
         return _csv_rows(body)
     if media and media not in JSON_TYPES and not media.endswith("+json"):
-        raise Refused(
-            415,
-            f"Send rows as JSON (application/json) or CSV (text/csv), not {media}",
-            code="req.content-type.not-json",
+        raise UnsupportedMediaType(
+            f"Send rows as JSON (application/json) or CSV (text/csv), not {media}"
         )
     return _json_rows(body)
 
