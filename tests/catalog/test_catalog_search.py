@@ -1,13 +1,14 @@
-"""catalog.store.search_datasets and facet_counts (the Discovery API's search) over datasets made
-through the service."""
+"""catalog.browse.search_catalog as the Discovery API calls it (relevance order, no facets)
+and its facets, over datasets made through the service."""
 
 from __future__ import annotations
 
 import pytest
 
+from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.catalog.records import DatasetMetadata
 from civicport.catalog.service import import_table
-from civicport.catalog.store import facet_counts, get_dataset, search_datasets
+from civicport.catalog.store import get_dataset
 from civicport.errors import NotFound
 
 
@@ -113,3 +114,13 @@ def test_records_carry_columns(engine, catalog):
 def search_datasets_in(engine, **kwargs):
     with engine.connect() as conn:
         return search_datasets(conn, **kwargs)
+
+
+def search_datasets(conn, **kwargs):
+    """The Discovery API's call: (page, total), 100 a page unless told otherwise."""
+    page = search_catalog(conn, CatalogQuery(**{"limit": 100, "facets": False, **kwargs}))
+    return page.records, page.total
+
+
+def facet_counts(conn, **kwargs):
+    return search_catalog(conn, CatalogQuery(limit=0, **kwargs)).facets

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.catalog.records import DatasetMetadata, SavedChart
 from civicport.catalog.service import import_file, import_table
-from civicport.catalog.store import get_dataset, search_datasets
+from civicport.catalog.store import get_dataset
 from civicport.errors import Conflict, InvalidUpload, NotFound
 from civicport.ingest.reader import read_file
 
@@ -438,4 +439,4 @@ def test_saved_charts_must_fit_the_data(engine, table, chart, says) -> None:
     with pytest.raises(InvalidUpload, match=says):
         import_table(engine, parsed, metadata=DatasetMetadata(title="T", charts=(chart,)))
     with engine.connect() as conn:
-        assert search_datasets(conn, audiences=None)[1] == 0  # nothing half-made
+        assert search_catalog(conn, CatalogQuery(audiences=None)).total == 0  # nothing half-made

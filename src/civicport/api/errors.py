@@ -146,8 +146,13 @@ async def _on_unworkable_input(_request: Request, exc: Exception) -> Response:
         return error_response(
             400, "query.execution.queryTooComplex", "The query is nested too deeply to run"
         )
+    return error_response(400, "query.execution.invalid-value", unworkable_message(exc))
+
+
+def unworkable_message(exc: BaseException) -> str:
+    """What to tell a person whose query the database refused to run (a value out of range)."""
     detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return error_response(400, "query.execution.invalid-value", f"Cannot run the query: {detail}")
+    return f"Cannot run the query: {detail}"
 
 
 async def _on_unexpected_error(_request: Request, exc: Exception) -> Response:

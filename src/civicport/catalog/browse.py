@@ -7,6 +7,7 @@ restaurant" instead of silently showing something else.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ class CatalogQuery:
     sort: str = "relevance"  # one of catalog.search.SORTS
     limit: int = 20
     offset: int = 0
+    ids: Collection[str] | None = None  # only these datasets (the Discovery API's `ids`)
     # False skips counting facets (the page gets empty ones): a list that needs only its
     # datasets and total, like the home page's second list or the sitemap.
     facets: bool = True
@@ -64,7 +66,7 @@ def search_catalog(conn: sa.Connection, query: CatalogQuery) -> CatalogPage:
         departments=query.departments,
         types=query.types,
         audiences=query.audiences,
-        ids=reading.dataset_ids,
+        ids=_both(reading.dataset_ids, query.ids),
     )
     if query.facets:
         facets, total = matching_facets(conn, where)
@@ -75,6 +77,15 @@ def search_catalog(conn: sa.Connection, query: CatalogQuery) -> CatalogPage:
         order = search_order(query.sort, reading.terms, dialect)
         records = dataset_page(conn, where, order, limit=query.limit, offset=query.offset)
     return CatalogPage(records, total, facets, reading.words, reading.corrections)
+
+
+def _both(
+    matching: Collection[str] | None, wanted: Collection[str] | None
+) -> Collection[str] | None:
+    """The ids in both limits (None is no limit)."""
+    if matching is None or wanted is None:
+        return wanted if matching is None else matching
+    return set(matching).intersection(wanted)
 
 
 def _check(query: CatalogQuery) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -12,8 +12,7 @@ import orjson
 import sqlalchemy as sa
 
 from civicport.catalog.records import ColumnRecord, DatasetMetadata, DatasetRecord, SavedChart
-from civicport.catalog.search import has_charts, is_map, search_filter, search_order
-from civicport.catalog.vocabulary import read_query
+from civicport.catalog.search import has_charts, is_map
 from civicport.db.schema import dataset_columns, datasets
 from civicport.errors import NotFound
 
@@ -63,37 +62,6 @@ def dataset_exists(conn: sa.Connection, dataset_id: str) -> bool:
     return conn.execute(query).first() is not None
 
 
-def search_datasets(
-    conn: sa.Connection,
-    *,
-    q: str | None = None,
-    categories: Sequence[str] = (),
-    tags: Sequence[str] = (),
-    audiences: Sequence[str] | None = ("public",),
-    ids: Collection[str] | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[list[DatasetRecord], int]:
-    """One page of matching datasets, most relevant first, and the exact number that match in
-    all. `q` is read as the catalog page reads it (catalog.vocabulary: plurals, typos).
-
-    >>> page, total = search_datasets(conn, q="trash", limit=10)  # doctest: +SKIP
-    """
-    reading = read_query(conn, q or "", audiences)
-    if reading.dataset_ids is not None:
-        ids = reading.dataset_ids if ids is None else reading.dataset_ids.intersection(ids)
-    where = search_filter(
-        dialect=conn.dialect.name,
-        categories=categories,
-        tags=tags,
-        audiences=audiences,
-        ids=ids,
-    )
-    total = conn.execute(sa.select(sa.func.count()).select_from(datasets).where(where)).scalar()
-    order = search_order("relevance", reading.terms, conn.dialect.name)
-    return dataset_page(conn, where, order, limit=limit, offset=offset), int(total or 0)
-
-
 def dataset_page(
     conn: sa.Connection,
     where: sa.ColumnElement[bool],
@@ -111,17 +79,6 @@ def dataset_page(
         .offset(max(offset, 0))
     ).all()
     return _records(conn, rows)
-
-
-def facet_counts(
-    conn: sa.Connection,
-    *,
-    audiences: Sequence[str] | None = ("public",),
-    ids: Sequence[str] | None = None,
-) -> Facets:
-    """Facets over the datasets visible under the same filters as search."""
-    where = search_filter(dialect=conn.dialect.name, audiences=audiences, ids=ids)
-    return matching_facets(conn, where)[0]
 
 
 def matching_facets(conn: sa.Connection, where: sa.ColumnElement[bool]) -> tuple[Facets, int]:
@@ -165,6 +122,13 @@ def count_view(conn: sa.Connection, dataset_id: str) -> None:
         .where(datasets.c.id == dataset_id)
         .values(view_count=datasets.c.view_count + 1)
     )
+
+
+def view_count(conn: sa.Connection, dataset_id: str) -> int:
+    """How many times the dataset's page has been viewed, as of now (records cached by their
+    stamp do not follow it: a view is not a change to the dataset)."""
+    query = sa.select(datasets.c.view_count).where(datasets.c.id == dataset_id)
+    return int(conn.execute(query).scalar_one_or_none() or 0)
 
 
 def insert_dataset(

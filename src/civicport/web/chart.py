@@ -17,8 +17,6 @@ from civicport.datastore.types import NUMBER_TYPES, TIMESTAMP_TYPES
 from civicport.web.grid import quote_field
 from civicport.web.i18n import N_, PageInputError
 
-KINDS = CHART_KINDS
-AGGREGATES = CHART_AGGREGATES
 GROUPABLE_TYPES = {"text", "checkbox", "url"} | NUMBER_TYPES | TIMESTAMP_TYPES
 MOST_BARS = 30
 MOST_SLICES = 12
@@ -69,7 +67,7 @@ def parse_chart_state(
     dataset has nothing to chart. Unknown kinds, columns or aggregates are InvalidQuery."""
     by_name = {c.field_name: c for c in columns}
     kind = params.get("chart") or "bar"
-    if kind not in KINDS:
+    if kind not in CHART_KINDS:
         raise PageInputError(N_("Unknown chart type '%(kind)s'"), kind=kind[:40])
     x = params.get("x") or _default_x(kind, columns, preferred)
     if x is None:
@@ -83,7 +81,7 @@ def parse_chart_state(
             column=column.display_name,
         )
     aggregate = params.get("agg") or "count"
-    if aggregate not in AGGREGATES:
+    if aggregate not in CHART_AGGREGATES:
         raise PageInputError(N_("Unknown chart value '%(value)s'"), value=aggregate[:40])
     y = params.get("y") or None
     if aggregate == "count" or kind == "histogram":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from civicport.catalog.records import ColumnRecord
@@ -208,14 +208,3 @@ def soda_params(
         if state.page > 1:
             params.append(("$offset", str((state.page - 1) * PAGE_SIZE)))
     return params
-
-
-def view_query(state: GridState) -> Mapping[str, str | tuple[str, ...]]:
-    """The query-string values that reproduce `state` (for links that change one part)."""
-    return {
-        "where": state.where,
-        "q": state.search,
-        "sort": state.sort or "",
-        "desc": "1" if state.descending else "",
-        **{FILTER_PREFIX + name: typed for name, typed in state.filters},
-    }

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from civicport.api.errors import unworkable_message
 from civicport.api.renderers.cells import CSV_ENCODERS, Encoder, plan
 from civicport.catalog.records import DatasetRecord
 from civicport.config import Settings
@@ -58,8 +59,7 @@ def run_query(
     try:
         fetched = conn.exec_driver_sql(compiled.sql, compiled.params).fetchall()
     except (sa.exc.DataError, OverflowError) as exc:
-        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise InvalidQuery(f"Cannot run the query: {detail}") from exc
+        raise InvalidQuery(unworkable_message(exc)) from exc
     cells = plan(compiled.columns, DISPLAY_ENCODERS)
     raw = [[cell.value(row) for cell in cells] for row in fetched]
     shown = [

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from civicport.api.deps import ANONYMOUS_AUDIENCES, EngineDep
+from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.catalog.records import DatasetRecord
-from civicport.catalog.store import search_datasets
 
 router = APIRouter(tags=["Discovery"])
 
@@ -67,16 +67,18 @@ def catalog_search(
         total = 0
     else:
         with engine.connect() as conn:
-            records, total = search_datasets(
-                conn,
-                q=q,
-                categories=categories + request.query_params.getlist("categories[]"),
-                tags=tags + request.query_params.getlist("tags[]"),
+            query = CatalogQuery(
+                q=q or "",
+                categories=(*categories, *request.query_params.getlist("categories[]")),
+                tags=(*tags, *request.query_params.getlist("tags[]")),
                 audiences=ANONYMOUS_AUDIENCES,
                 ids=ids or None,
                 limit=limit,
                 offset=offset,
+                facets=False,
             )
+            page = search_catalog(conn, query)
+            records, total = page.records, page.total
     base = str(request.base_url).rstrip("/")
     domain = request.url.netloc
     body = {

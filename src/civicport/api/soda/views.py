@@ -3,6 +3,7 @@ legacy full export ``/api/views/{id}/rows.csv?accessType=DOWNLOAD`` (§8.5)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -16,7 +17,7 @@ from civicport.api.renderers.cells import EXPORT_CSV_ENCODERS
 from civicport.api.soda.caching import http_date
 from civicport.api.soda.rows import execute, respond
 from civicport.catalog.records import ColumnRecord, DatasetRecord
-from civicport.catalog.store import get_dataset
+from civicport.catalog.store import view_count
 from civicport.datastore.types import VIEWS_TYPE_NAMES
 from civicport.soql.compiler import compile_query
 from civicport.soql.params import SodaParams
@@ -36,9 +37,8 @@ EXPORT_LIMIT = str(2**62)
 def get_view(dataset_id: str, engine: EngineDep) -> Response:
     """Name, description, category, tags, license, timestamps (epoch seconds) and columns."""
     with engine.connect() as conn:
-        visible_dataset(conn, dataset_id)
-        # Read afresh, not from the record cache: the view count moves without the stamp.
-        record = get_dataset(conn, dataset_id)
+        record = visible_dataset(conn, dataset_id)
+        record = dataclasses.replace(record, view_count=view_count(conn, dataset_id))
     body = orjson.dumps(view_json(record), option=orjson.OPT_INDENT_2) + b"\n"
     return Response(
         body,

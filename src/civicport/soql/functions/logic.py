@@ -28,14 +28,15 @@ for _op in ("<", "<=", ">", ">="):
     register(f"#{_op}", sig("T T", st.CHECKBOX, of=COMPARABLE))(compare(_op))
 
 
-@register("#and", sig("checkbox checkbox", st.CHECKBOX))
-def _and(e: Emitter, call: TCall) -> str:
-    return f"({e.sql(call.args[0])} AND {e.sql(call.args[1])})"
+def _junction(word: str) -> Emit:
+    def emit(e: Emitter, call: TCall) -> str:
+        return f"({e.sql(call.args[0])} {word} {e.sql(call.args[1])})"
+
+    return emit
 
 
-@register("#or", sig("checkbox checkbox", st.CHECKBOX))
-def _or(e: Emitter, call: TCall) -> str:
-    return f"({e.sql(call.args[0])} OR {e.sql(call.args[1])})"
+register("#and", sig("checkbox checkbox", st.CHECKBOX))(_junction("AND"))
+register("#or", sig("checkbox checkbox", st.CHECKBOX))(_junction("OR"))
 
 
 @register("#not", sig("checkbox", st.CHECKBOX))

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 
 from civicport.api.deps import EngineDep, SettingsDep
 from civicport.auth.policy import visible_dataset
-from civicport.catalog.records import DatasetRecord
+from civicport.catalog.records import CHART_AGGREGATES, CHART_KINDS, DatasetRecord
 from civicport.catalog.store import count_view
 from civicport.config import Settings
 from civicport.datastore.types import GEOMETRY_TYPES, TIMESTAMP_TYPES
@@ -108,8 +108,8 @@ def _page_values(
         "links": links,
         "summary": plain_summary(record.description),
         "json_ld": dataset_json_ld(record, base_url(request, settings)),
-        "chart_kinds": charts.KINDS,
-        "chart_aggregates": charts.AGGREGATES,
+        "chart_kinds": CHART_KINDS,
+        "chart_aggregates": CHART_AGGREGATES,
         "groupable": charts.groupable(record.columns),
         "numeric": charts.numeric(record.columns),
         "saved_charts": saved_charts,
@@ -263,7 +263,7 @@ def _links(
             "geojson",
             [*[(k, v) for k, v in filtered if k != "$order"], ("$limit", str(MAP_MOST_POINTS))],
         ),
-        "host": request.url.netloc if not settings.site_url else base.split("://", 1)[-1],
+        "host": base.split("://", 1)[-1],
         "soda": view.soda,
     }
 
