@@ -229,6 +229,8 @@ def test_filtered_download_links_return_the_filtered_rows(client: TestClient, ca
         ({"tab": "chart", "chart": "radar"}, "Unknown chart type"),
         ({"tab": "chart", "x": "nope"}, "no column &#39;nope&#39; to chart"),
         ({"tab": "chart", "chart": "histogram", "x": "permit"}, "needs a number column"),
+        ({"tab": "chart", "x": "permit", "agg": "median"}, "Unknown chart value"),
+        ({"tab": "chart", "x": "permit", "agg": "sum"}, "needs a number column; choose one"),
     ],
 )
 def test_bad_views_answer_400_with_the_reason(client: TestClient, catalog, params, says) -> None:
