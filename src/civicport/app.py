@@ -25,7 +25,7 @@ from civicport.api.soda.producer import router as producer_router
 from civicport.api.soda.resource import router as resource_router
 from civicport.api.soda.views import router as views_router
 from civicport.api.throttle import ThrottleMiddleware
-from civicport.config import Settings
+from civicport.config import Settings, signing_key
 from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
 from civicport.web.errors import page_error
@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
         engine = make_engine(settings)
         upgrade(engine)
         app.state.engine = engine
+        app.state.signing_key = signing_key(settings)
         try:
             yield
         finally:

@@ -7,6 +7,7 @@ test checks that it does.
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -87,6 +88,43 @@ class Settings(BaseModel):
         default="10/hour",
         description="How many app tokens one client IP address may register at /developers.",
     )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs session cookies, password-reset links and form tokens. "
+        "Unset, one is made at $CIVICPORT_HOME/secret_key on first start (every process "
+        "sharing that folder shares it); set it when app processes do not share a folder. "
+        "Changing it signs everyone out.",
+    )
+    session_hours: int = Field(default=12, ge=1, description="How long a sign-in lasts, in hours.")
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="Send cookies only over HTTPS. Unset: on when site_url starts with https.",
+    )
+    rate_limit_sign_in: str = Field(
+        default="10/15minutes",
+        description="How many failed sign-ins one client address, and one account, may make "
+        "before further attempts are refused for a while.",
+    )
+    approval_departments: str = Field(
+        default="*",
+        description="Departments whose publishers need an approver before a dataset becomes "
+        "public or a public dataset changes: '*' for all, a comma-separated list of "
+        "department names, or empty for none. Admins never need approval.",
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="Mail server that sends password-reset links; unset, no mail is sent and "
+        "an admin resets passwords with `civicport users add`.",
+    )
+    smtp_port: int = Field(default=587, description="The mail server's port.")
+    smtp_username: str | None = Field(default=None, description="User name on the mail server.")
+    smtp_password: str | None = Field(default=None, description="Password on the mail server.")
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the mail connection with STARTTLS before sending."
+    )
+    mail_from: str = Field(
+        default="civicport@localhost", description="The From address of mail the portal sends."
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis URL (redis://host:6379/0) where rate-limit counters are kept, so "
@@ -94,7 +132,10 @@ class Settings(BaseModel):
     )
 
     @field_validator(
-        "rate_limit_anonymous", "rate_limit_app_token", "rate_limit_token_registrations"
+        "rate_limit_anonymous",
+        "rate_limit_app_token",
+        "rate_limit_token_registrations",
+        "rate_limit_sign_in",
     )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
@@ -114,6 +155,42 @@ class Settings(BaseModel):
     @property
     def files_dir(self) -> Path:
         return self.home / "files"
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return (self.site_url or "").startswith("https://")
+
+    def needs_approval(self, department: str | None) -> bool:
+        """Whether a publisher of `department` needs an approver to make data public."""
+        listed = self.approval_departments.strip()
+        if listed == "*":
+            return True
+        names = {name.strip().casefold() for name in listed.split(",") if name.strip()}
+        return (department or "").casefold() in names
+
+
+def signing_key(settings: Settings) -> str:
+    """The key that signs cookies and links: the setting, else the one kept in the home folder
+    (made on first use, readable by the owner only)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.home / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"secret_key.{os.getpid()}")
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_urlsafe(48), encoding="ascii")
+        # A hard link appears whole or not at all: when two processes start at once, one
+        # key wins and both read it.
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text(encoding="ascii").strip()
 
 
 ENV_PREFIX = "CIVICPORT_"

@@ -7,6 +7,7 @@ import pytest
 
 from civicport.catalog.browse import CatalogPage, CatalogQuery, search_catalog
 from civicport.catalog.records import DatasetMetadata
+from civicport.catalog.search import ReadScope
 from civicport.catalog.service import import_table
 from civicport.catalog.store import count_view, get_dataset
 from civicport.catalog.vocabulary import MAX_WORD_LENGTH, edit_distance, query_words, singular
@@ -118,8 +119,8 @@ def test_no_query_lists_visible_datasets_by_name(engine, catalog):
     assert [r.id for r in page.records] == PUBLIC_BY_NAME
     assert (page.total, page.words, page.corrections) == (6, (), {})
     assert [c.field_name for c in page.records[0].columns] == ["branch", "site"]
-    assert search(engine, audiences=None).total == 7
-    assert search(engine, audiences=()).total == 0
+    assert search(engine, scope=None).total == 7
+    assert search(engine, scope=ReadScope(())).total == 0
 
 
 @pytest.mark.parametrize(
@@ -178,7 +179,7 @@ def test_private_words_neither_match_nor_correct_a_public_search(engine, catalog
     assert search(engine, q="zebrafish").total == 0
     public = search(engine, q="zebrafsh")
     assert (public.total, public.corrections) == (0, {})
-    everything = search(engine, q="zebrafsh", audiences=None)
+    everything = search(engine, q="zebrafsh", scope=None)
     assert [r.id for r in everything.records] == ["aaaa-0006"]
     assert everything.corrections == {"zebrafsh": ("zebrafish",)}
 

@@ -7,6 +7,7 @@ import pytest
 
 from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.catalog.records import DatasetMetadata
+from civicport.catalog.search import ReadScope
 from civicport.catalog.service import import_table
 from civicport.catalog.store import get_dataset
 from civicport.errors import NotFound
@@ -72,23 +73,23 @@ def test_title_matches_rank_first(engine, catalog):
 
 
 def test_like_wildcards_in_q_are_literal(engine, catalog):
-    assert ids(engine, q="100%", audiences=None) == (["aaaa-0004"], 1)
-    assert ids(engine, q="100_", audiences=None) == ([], 0)  # '_' is a word character
-    assert ids(engine, q="%", audiences=None)[1] == 5  # no words: everything
+    assert ids(engine, q="100%", scope=None) == (["aaaa-0004"], 1)
+    assert ids(engine, q="100_", scope=None) == ([], 0)  # '_' is a word character
+    assert ids(engine, q="%", scope=None)[1] == 5  # no words: everything
 
 
 def test_category_tag_and_audience_filters(engine, catalog):
     assert ids(engine, categories=["streets", "HEALTH"])[0] == ["aaaa-0001", "aaaa-0002"]
     assert ids(engine, tags=["ROADS"])[0] == ["aaaa-0001", "aaaa-0003"]
     assert ids(engine, tags=["roads"], categories=["Streets"])[0] == ["aaaa-0001"]
-    assert ids(engine, audiences=["internal", "private"])[0] == ["aaaa-0004", "aaaa-0005"]
-    assert ids(engine, audiences=None)[1] == 5
-    assert ids(engine, audiences=()) == ([], 0)
-    assert ids(engine, audiences=None, ids=["aaaa-0005", "zzzz-0000"]) == (["aaaa-0005"], 1)
+    assert ids(engine, scope=ReadScope(("internal", "private")))[0] == ["aaaa-0004", "aaaa-0005"]
+    assert ids(engine, scope=None)[1] == 5
+    assert ids(engine, scope=ReadScope(())) == ([], 0)
+    assert ids(engine, scope=None, ids=["aaaa-0005", "zzzz-0000"]) == (["aaaa-0005"], 1)
 
 
 def test_paging_has_exact_totals(engine, catalog):
-    pages = [ids(engine, audiences=None, limit=2, offset=offset) for offset in (0, 2, 4, 6)]
+    pages = [ids(engine, scope=None, limit=2, offset=offset) for offset in (0, 2, 4, 6)]
     assert [total for _, total in pages] == [5, 5, 5, 5]
     assert [len(page) for page, _ in pages] == [2, 2, 1, 0]
     assert len({i for page, _ in pages for i in page}) == 5
@@ -97,7 +98,7 @@ def test_paging_has_exact_totals(engine, catalog):
 def test_facet_counts(engine, catalog):
     with engine.connect() as conn:
         public = facet_counts(conn)
-        everything = facet_counts(conn, audiences=None)
+        everything = facet_counts(conn, scope=None)
     assert public.categories == [("Environment", 1), ("Health", 1), ("Streets", 1)]
     assert public.tags == [("roads", 2), ("311", 1), ("Food", 1), ("trees", 1)]
     assert public.types == [("table", 3)]

@@ -439,4 +439,4 @@ def test_saved_charts_must_fit_the_data(engine, table, chart, says) -> None:
     with pytest.raises(InvalidUpload, match=says):
         import_table(engine, parsed, metadata=DatasetMetadata(title="T", charts=(chart,)))
     with engine.connect() as conn:
-        assert search_catalog(conn, CatalogQuery(audiences=None)).total == 0  # nothing half-made
+        assert search_catalog(conn, CatalogQuery(scope=None)).total == 0  # nothing half-made

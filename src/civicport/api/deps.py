@@ -1,5 +1,6 @@
-"""Dependencies shared by HTTP routes (API and pages): the engine, the settings, and the
-principal an API key sent with HTTP Basic names.
+"""Dependencies shared by HTTP routes (API and pages): the engine, the settings, and who is
+asking (the principal): the account behind an API key sent with HTTP Basic, or behind the
+session cookie of someone signed in.
 
 Who may see which dataset is decided in civicport.auth.policy; it is re-exported here for the
 API routes that ask it.
@@ -15,17 +16,19 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 
 from civicport.auth.keys import principal_for_key
-from civicport.auth.policy import ANONYMOUS_AUDIENCES, missing, visible_dataset
+from civicport.auth.policy import missing, visible_dataset
 from civicport.auth.principal import Principal
+from civicport.auth.sessions import SESSION_COOKIE, principal_for_session
 from civicport.config import Settings
 from civicport.errors import NotAuthenticated
 
 __all__ = [
-    "ANONYMOUS_AUDIENCES",
     "EngineDep",
+    "PrincipalDep",
     "SettingsDep",
     "authenticated",
     "basic_credentials",
+    "current_principal",
     "get_engine",
     "get_settings",
     "key_principal",
@@ -74,3 +77,39 @@ def authenticated(conn: sa.Connection, request: Request, message: str) -> Princi
     if principal is None:
         raise NotAuthenticated(message)
     return principal
+
+
+_UNKNOWN = object()
+
+
+def current_principal(request: Request) -> Principal | None:
+    """Who is asking: the account of the request's API key, else of its session cookie; None
+    for an anonymous reader. Asked once per request (kept on request.state).
+
+    Credentials that fail are a 401: a program that sends a key wants to know it is wrong. A
+    session cookie that is forged, expired or outlived a password change reads as signed out,
+    and pages that need an account then ask the person to sign in again.
+    """
+    known = getattr(request.state, "principal", _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known  # type: ignore[no-any-return]
+    sends_key = basic_credentials(request.headers.get("authorization")) is not None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    principal: Principal | None = None
+    if sends_key or cookie:
+        with get_engine(request).connect() as conn:
+            if sends_key:
+                principal = authenticated(conn, request, "Wrong API key id or secret")
+            elif cookie:
+                settings = get_settings(request)
+                principal = principal_for_session(
+                    conn,
+                    cookie,
+                    key=request.app.state.signing_key,
+                    max_age_seconds=settings.session_hours * 3600,
+                )
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal | None, Depends(current_principal)]

@@ -13,7 +13,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from civicport.auth.accounts import user_by_email
+from civicport.auth.accounts import PRINCIPAL_COLUMNS, principal_from_row, user_by_email
 from civicport.auth.principal import Principal
 from civicport.db.schema import api_keys, users
 
@@ -43,13 +43,7 @@ def create_key(conn: sa.Connection, *, email: str) -> tuple[str, str]:
 def principal_for_key(conn: sa.Connection, key_id: str, secret: str) -> Principal | None:
     """The account a key belongs to if `secret` is its secret and it is not revoked."""
     row = conn.execute(
-        sa.select(
-            api_keys.c.secret_sha256,
-            users.c.id,
-            users.c.email,
-            users.c.role,
-            users.c.department,
-        )
+        sa.select(api_keys.c.secret_sha256, *PRINCIPAL_COLUMNS)
         .join(users, users.c.id == api_keys.c.user_id)
         .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
     ).first()
@@ -58,4 +52,4 @@ def principal_for_key(conn: sa.Connection, key_id: str, secret: str) -> Principa
     expected = row.secret_sha256 if row is not None else _digest("")
     if not hmac.compare_digest(expected, _digest(secret)) or row is None:
         return None
-    return Principal(row.id, row.email, row.role, row.department)
+    return principal_from_row(row)

@@ -1,13 +1,15 @@
-"""The access policy: who may see and change which dataset.
+"""The access policy: who may see and change which dataset. Every door asks it.
 
-`visible_dataset` is THE visibility rule for reading one dataset, and `readable_audiences` the
-rule for lists (catalog API and pages, search, sitemap, counts): every door asks one of them, so
-none can forget it. Reading doors are anonymous today, so only public datasets are visible there;
-anything else answers exactly like a dataset that does not exist. `visible_to` and `can_write`
-decide for a signed-in principal (today: a program holding an API key).
+- `visible_to` / `visible_dataset`: reading one dataset. Public: everyone. Internal: any
+  signed-in staff. Private: its owner, its collaborators, its department's publishers, admins.
+- `read_scope`: the same rule for lists (catalog API and pages, search, counts), as a
+  ReadScope the catalog turns into SQL.
+- `can_write`: changing rows, metadata, audience and collaborators: admins any dataset;
+  publishers their department's, their own and those they collaborate on; viewers none.
+- `can_approve` / `needs_approval`: drafts (catalog.drafts).
 
-Until datasets record their owner and collaborators, a department owns its datasets: a private
-dataset is visible to admins and to publishers of its department.
+Whoever may not see a dataset gets exactly the answer for one that does not exist (`missing`):
+hidden means not listed, not counted, and 404, never 403.
 """
 
 from __future__ import annotations
@@ -21,16 +23,35 @@ import sqlalchemy as sa
 from civicport.auth.principal import Principal
 from civicport.catalog.ids import is_dataset_id
 from civicport.catalog.records import DatasetRecord
+from civicport.catalog.search import PUBLIC_SCOPE, ReadScope
 from civicport.catalog.store import dataset_stamp, get_dataset
-from civicport.errors import NotFound
+from civicport.config import Settings
+from civicport.db.schema import dataset_collaborators, datasets
+from civicport.errors import Forbidden, NotFound
 
-# Audiences anonymous readers may see (the policy before accounts arrive).
-ANONYMOUS_AUDIENCES = ("public",)
+STAFF_AUDIENCES = ("public", "internal")
 
 
-def readable_audiences() -> tuple[str, ...]:
-    """The audiences whose datasets the current reader may list and count."""
-    return ANONYMOUS_AUDIENCES
+def read_scope(conn: sa.Connection, principal: Principal | None) -> ReadScope:
+    """The datasets `principal` (None: anonymous) may list and count."""
+    if principal is None:
+        return PUBLIC_SCOPE
+    if principal.role == "admin":
+        return ReadScope(None)
+    mine = sa.or_(
+        datasets.c.owner_id == principal.user_id,
+        datasets.c.id.in_(
+            sa.select(dataset_collaborators.c.dataset_id).where(
+                dataset_collaborators.c.user_id == principal.user_id
+            )
+        ),
+    )
+    if principal.role == "publisher" and principal.department is not None:
+        mine = sa.or_(mine, datasets.c.department == principal.department)
+    private = conn.execute(
+        sa.select(datasets.c.id).where(datasets.c.audience == "private", mine)
+    ).scalars()
+    return ReadScope(STAFF_AUDIENCES, frozenset(private))
 
 
 def visible_to(principal: Principal | None, record: DatasetRecord) -> bool:
@@ -41,19 +62,54 @@ def visible_to(principal: Principal | None, record: DatasetRecord) -> bool:
         return False
     if record.audience == "internal" or principal.role == "admin":
         return True
-    return _same_department(principal, record) and principal.role == "publisher"
+    return _is_owner_or_collaborator(principal, record) or _departments_publisher(
+        principal, record
+    )
 
 
-def can_write(principal: Principal, record: DatasetRecord) -> bool:
-    """Whether `principal` may change the dataset's rows: admins any, publishers their
-    department's, viewers none."""
+def can_write(principal: Principal | None, record: DatasetRecord) -> bool:
+    """Whether `principal` may change the dataset: rows, metadata, audience, collaborators."""
+    if principal is None or principal.role == "viewer":
+        return False
     if principal.role == "admin":
         return True
-    return principal.role == "publisher" and _same_department(principal, record)
+    return _is_owner_or_collaborator(principal, record) or _departments_publisher(
+        principal, record
+    )
 
 
-def _same_department(principal: Principal, record: DatasetRecord) -> bool:
-    return principal.department is not None and principal.department == record.department
+def can_approve(principal: Principal | None, record: DatasetRecord, author_id: int | None) -> bool:
+    """Whether `principal` may approve or reject a draft of the dataset written by `author_id`:
+    admins any; a department approver their department's, but not their own draft."""
+    if principal is None:
+        return False
+    if principal.role == "admin":
+        return True
+    return (
+        principal.can_approve
+        and _departments_publisher(principal, record)
+        and principal.user_id != author_id
+    )
+
+
+def needs_approval(settings: Settings, principal: Principal, record: DatasetRecord) -> bool:
+    """Whether a change by `principal` that makes the dataset public, or changes a public
+    dataset, must wait for an approver (the site's `approval_departments` setting)."""
+    if principal.role == "admin":
+        return False
+    return settings.needs_approval(record.department)
+
+
+def _is_owner_or_collaborator(principal: Principal, record: DatasetRecord) -> bool:
+    return record.owner_id == principal.user_id or principal.user_id in record.collaborators
+
+
+def _departments_publisher(principal: Principal, record: DatasetRecord) -> bool:
+    return (
+        principal.role == "publisher"
+        and principal.department is not None
+        and principal.department == record.department
+    )
 
 
 def missing(dataset_id: str) -> NotFound:
@@ -61,14 +117,27 @@ def missing(dataset_id: str) -> NotFound:
     return NotFound("Not found", code="dataset.missing", data={"id": dataset_id})
 
 
-def visible_dataset(conn: sa.Connection, dataset_id: str) -> DatasetRecord:
-    """The dataset with this id if the reader may see it; NotFound otherwise (also for ids that
-    are not 4x4s, which cannot name a dataset)."""
+def visible_dataset(
+    conn: sa.Connection, dataset_id: str, principal: Principal | None = None
+) -> DatasetRecord:
+    """The dataset with this id if `principal` may see it; NotFound otherwise (also for ids
+    that are not 4x4s, which cannot name a dataset)."""
     if not is_dataset_id(dataset_id):
         raise missing(dataset_id)
     record = _records.get(conn, dataset_id)
-    if record is None or record.audience not in readable_audiences():
+    if record is None or not visible_to(principal, record):
         raise missing(dataset_id)
+    return record
+
+
+def writable_dataset(
+    conn: sa.Connection, dataset_id: str, principal: Principal | None
+) -> DatasetRecord:
+    """The dataset if `principal` may change it. NotFound when they may not even see it;
+    Forbidden (403) when they see it but may not change it."""
+    record = visible_dataset(conn, dataset_id, principal)
+    if not can_write(principal, record):
+        raise Forbidden(f"You may not change dataset '{dataset_id}'", data={"id": dataset_id})
     return record
 
 

@@ -15,3 +15,4 @@ class Principal:
     email: str
     role: str  # one of ROLES
     department: str | None
+    can_approve: bool = False  # a department approver (admins approve without it)

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from civicport.catalog.records import DatasetRecord
-from civicport.catalog.search import SORTS, search_filter, search_order
+from civicport.catalog.search import (
+    PUBLIC_SCOPE,
+    SORTS,
+    ReadScope,
+    search_filter,
+    search_order,
+)
 from civicport.catalog.store import Facets, count_matching, dataset_page, matching_facets
 from civicport.catalog.vocabulary import read_query
 from civicport.errors import InvalidQuery
@@ -22,14 +28,14 @@ from civicport.errors import InvalidQuery
 @dataclass(frozen=True)
 class CatalogQuery:
     """A catalog search. Filters match any of their values (case aside) and combine with AND;
-    `audiences` is the access policy's answer for the reader (None: no filter)."""
+    `scope` is the access policy's answer for the reader (None: no filter)."""
 
     q: str = ""
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     departments: tuple[str, ...] = ()
     types: tuple[str, ...] = ()  # "table" | "map"
-    audiences: tuple[str, ...] | None = ("public",)
+    scope: ReadScope | None = PUBLIC_SCOPE
     sort: str = "relevance"  # one of catalog.search.SORTS
     limit: int = 20
     offset: int = 0
@@ -57,7 +63,7 @@ def search_catalog(conn: sa.Connection, query: CatalogQuery) -> CatalogPage:
     CatalogPage(records=[...], total=3, ..., corrections={'restaraunt': ('restaurant',)})
     """
     _check(query)
-    reading = read_query(conn, query.q, query.audiences)
+    reading = read_query(conn, query.q, query.scope)
     dialect = conn.dialect.name
     where = search_filter(
         dialect=dialect,
@@ -65,7 +71,7 @@ def search_catalog(conn: sa.Connection, query: CatalogQuery) -> CatalogPage:
         tags=query.tags,
         departments=query.departments,
         types=query.types,
-        audiences=query.audiences,
+        scope=query.scope,
         ids=_both(reading.dataset_ids, query.ids),
     )
     if query.facets:

@@ -76,6 +76,8 @@ class DatasetRecord:
     metadata_updated_at: dt.datetime
     data_updated_at: dt.datetime
     columns: tuple[ColumnRecord, ...]
+    owner_id: int | None = None  # the account that created it (None: the command line)
+    collaborators: frozenset[int] = frozenset()  # accounts that share the owner's rights
 
     def table_schema(self, dialect: str, *, summaries: bool = True) -> TableSchema:
         """What the SoQL compiler needs: the current table, its columns, its `$q` index and

@@ -1,7 +1,7 @@
 """Catalog search as SQL: which datasets pass the filters and the access rule, in what order.
 
 Which datasets match the words is decided on their cached text (catalog.vocabulary) and arrives
-here as ids; everything else (categories, departments, tags, types, audiences, order, paging)
+here as ids; everything else (categories, departments, tags, types, read scope, order, paging)
 is SQL, so it is always as current as the catalog.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -87,9 +88,31 @@ def _lower_in(column: sa.ColumnElement[Any], values: Sequence[str]) -> sa.Column
     return sa.func.lower(column).in_([v.lower() for v in values])
 
 
-def audience_filter(audiences: Sequence[str] | None) -> sa.ColumnElement[bool]:
-    """Datasets in `audiences` (the access policy's answer); None does not filter."""
-    return sa.true() if audiences is None else datasets.c.audience.in_(list(audiences))
+@dataclass(frozen=True)
+class ReadScope:
+    """The datasets a reader may list, as the access policy (auth.policy) decides: those whose
+    audience is one of `audiences` (None: any), and besides them the ones in `dataset_ids`."""
+
+    audiences: tuple[str, ...] | None
+    dataset_ids: frozenset[str] = frozenset()
+
+    def key(self) -> tuple[Any, ...]:
+        """A hashable, order-free identity (cache keys)."""
+        audiences = None if self.audiences is None else tuple(sorted(set(self.audiences)))
+        return (audiences, tuple(sorted(self.dataset_ids)))
+
+
+PUBLIC_SCOPE = ReadScope(("public",))
+
+
+def scope_filter(scope: ReadScope | None) -> sa.ColumnElement[bool]:
+    """Datasets in `scope`; None does not filter."""
+    if scope is None or scope.audiences is None:
+        return sa.true()
+    clause = datasets.c.audience.in_(list(scope.audiences))
+    if scope.dataset_ids:
+        clause = sa.or_(clause, datasets.c.id.in_(sorted(scope.dataset_ids)))
+    return clause
 
 
 def search_filter(
@@ -99,12 +122,12 @@ def search_filter(
     tags: Sequence[str] = (),
     departments: Sequence[str] = (),
     types: Sequence[str] = (),
-    audiences: Sequence[str] | None,
+    scope: ReadScope | None,
     ids: Collection[str] | None = None,
 ) -> sa.ColumnElement[bool]:
     """The WHERE clause. Categories, tags, departments and types ("table", "map", "chart") match any
-    of the values given (exactly, case aside); empty ones do not filter. `audiences=None` or
-    `ids=None` do not filter, empty ones match nothing."""
+    of the values given (exactly, case aside); empty ones do not filter. `scope=None` or
+    `ids=None` do not filter; an empty scope or ids match nothing."""
     clauses = []
     if categories:
         clauses.append(_lower_in(datasets.c.category, categories))
@@ -114,7 +137,7 @@ def search_filter(
         clauses.append(_has_any_tag(tags, dialect))
     if types:
         clauses.append(_of_types(types))
-    clauses.append(audience_filter(audiences))
+    clauses.append(scope_filter(scope))
     if ids is not None:
         clauses.append(_among(ids, dialect))
     return sa.and_(sa.true(), *clauses)

@@ -83,6 +83,7 @@ def import_file(
     type_overrides: Mapping[str, str] | None = None,
     points: Sequence[PointSource] = (),
     progress: Callable[[int], None] | None = None,
+    owner_id: int | None = None,
 ) -> ImportResult:
     """Read a file (CSV, XLSX, JSON, GeoJSON, zipped shapefile) and import it; see import_table.
 
@@ -117,6 +118,7 @@ def import_file(
             mode=mode,
             row_identifier=row_identifier,
             progress=progress,
+            owner_id=owner_id,
         )
 
 
@@ -129,6 +131,7 @@ def import_table(
     mode: str = "create",
     row_identifier: str | None = None,
     progress: Callable[[int], None] | None = None,
+    owner_id: int | None = None,
 ) -> ImportResult:
     """Import a parsed table.
 
@@ -136,7 +139,8 @@ def import_table(
     - replace: the dataset's rows become exactly these (its columns may change).
     - append: these rows are added after the existing ones.
     - upsert: rows whose row-identifier value exists are updated, the others added.
-    `metadata` is only used by create (metadata edits are a separate workflow).
+    `metadata` and `owner_id` (the account creating it) are only used by create (metadata
+    edits are a separate workflow).
     Raises InvalidUpload (bad data or arguments), NotFound (no such dataset), Conflict (id taken).
     """
     _check_mode(mode)
@@ -144,7 +148,7 @@ def import_table(
     if mode == "create":
         if metadata is None:
             raise InvalidUpload("A new dataset needs metadata, at least a title")
-        return _create(engine, table, metadata, dataset_id, row_identifier, now, progress)
+        return _create(engine, table, metadata, dataset_id, row_identifier, now, progress, owner_id)
     if not dataset_id:
         raise InvalidUpload(f"Mode '{mode}' needs the id of an existing dataset")
     if mode == "replace":
@@ -165,6 +169,7 @@ def _create(
     row_identifier: str | None,
     now: dt.datetime,
     progress: Callable[[int], None] | None,
+    owner_id: int | None,
 ) -> ImportResult:
     _check_metadata(metadata)
     if dataset_id is not None and not is_dataset_id(dataset_id):
@@ -196,6 +201,7 @@ def _create(
             state=state,
             columns=_column_records(table.columns),
             now=now,
+            owner_id=owner_id,
         )
     return ImportResult(dataset_id, "create", state.row_count, 0, 0, state.row_count)
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from civicport.catalog.records import ColumnRecord, DatasetMetadata, DatasetRecord, SavedChart
 from civicport.catalog.search import has_charts, is_map
-from civicport.db.schema import dataset_columns, datasets
+from civicport.db.schema import dataset_collaborators, dataset_columns, datasets
 from civicport.errors import NotFound
 
 
@@ -139,6 +139,7 @@ def insert_dataset(
     state: DataState,
     columns: Sequence[ColumnRecord],
     now: dt.datetime,
+    owner_id: int | None = None,
 ) -> None:
     """Add a dataset's catalog row and its columns."""
     values = asdict(metadata)
@@ -148,6 +149,7 @@ def insert_dataset(
             id=dataset_id,
             **values,
             **asdict(state),
+            owner_id=owner_id,
             created_at=now,
             metadata_updated_at=now,
         )
@@ -189,10 +191,39 @@ def _records(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[DatasetRe
         by_dataset[c.dataset_id].append(
             ColumnRecord(c.field_name, c.display_name, c.soda_type, c.description, c.position)
         )
-    return [_record(row, tuple(by_dataset[row.id])) for row in rows]
+    collaborators: dict[str, set[int]] = {i: set() for i in ids}
+    for dataset_id, user_id in conn.execute(
+        sa.select(dataset_collaborators.c.dataset_id, dataset_collaborators.c.user_id).where(
+            dataset_collaborators.c.dataset_id.in_(ids)
+        )
+    ):
+        collaborators[dataset_id].add(user_id)
+    return [
+        _record(row, tuple(by_dataset[row.id]), frozenset(collaborators[row.id])) for row in rows
+    ]
 
 
-def _record(row: sa.Row[Any], columns: tuple[ColumnRecord, ...]) -> DatasetRecord:
+def set_collaborators(
+    conn: sa.Connection, dataset_id: str, user_ids: Sequence[int], now: dt.datetime
+) -> None:
+    """Make `user_ids` the dataset's collaborators. Moves the metadata time, so cached records
+    (auth.policy) see the change at once."""
+    conn.execute(
+        dataset_collaborators.delete().where(dataset_collaborators.c.dataset_id == dataset_id)
+    )
+    if user_ids:
+        conn.execute(
+            dataset_collaborators.insert(),
+            [{"dataset_id": dataset_id, "user_id": u} for u in sorted(set(user_ids))],
+        )
+    conn.execute(
+        datasets.update().where(datasets.c.id == dataset_id).values(metadata_updated_at=now)
+    )
+
+
+def _record(
+    row: sa.Row[Any], columns: tuple[ColumnRecord, ...], collaborators: frozenset[int]
+) -> DatasetRecord:
     values = row._asdict()
     values["tags"] = tuple(values["tags"] or ())
     values["custom_fields"] = dict(values["custom_fields"] or {})
@@ -202,7 +233,7 @@ def _record(row: sa.Row[Any], columns: tuple[ColumnRecord, ...]) -> DatasetRecor
         values["summary_dimensions"] = tuple(values["summary_dimensions"])
     for name in ("created_at", "metadata_updated_at", "data_updated_at"):
         values[name] = _utc(values[name])
-    return DatasetRecord(**values, columns=columns)
+    return DatasetRecord(**values, columns=columns, collaborators=collaborators)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from civicport.catalog.search import audience_filter
+from civicport.catalog.search import ReadScope, scope_filter
 from civicport.db.schema import dataset_columns, datasets
 
 MAX_WORDS = 12
@@ -200,29 +200,30 @@ class Vocabulary:
         return QueryReading(tuple(words), tuple(terms), corrections, self.matching(terms))
 
 
-def read_query(conn: sa.Connection, q: str, audiences: Sequence[str] | None) -> QueryReading:
-    """What to search for `q` among the datasets in `audiences` (None: every dataset)."""
+def read_query(conn: sa.Connection, q: str, scope: ReadScope | None) -> QueryReading:
+    """What to search for `q` among the datasets in `scope` (None: every dataset). Only their
+    words are ever suggested, so a correction never reveals a dataset the reader may not see."""
     words = query_words(q)
     if not words:
         return QueryReading()
-    return _vocabularies.get(conn, audiences).read(words)
+    return _vocabularies.get(conn, scope).read(words)
 
 
-def _catalog_stamp(conn: sa.Connection, audiences: Sequence[str] | None) -> tuple[Any, ...]:
+def _catalog_stamp(conn: sa.Connection, scope: ReadScope | None) -> tuple[Any, ...]:
     """Changes whenever a visible dataset is added, removed, edited or reloaded: one cheap
     aggregate, so the vocabulary is rebuilt only when the catalog changes."""
     query = sa.select(
         sa.func.count(),
         sa.func.max(datasets.c.metadata_updated_at),
         sa.func.max(datasets.c.data_updated_at),
-    ).where(audience_filter(audiences))
+    ).where(scope_filter(scope))
     return tuple(conn.execute(query).one())
 
 
-def _documents(conn: sa.Connection, audiences: Sequence[str] | None) -> dict[str, str]:
-    """Each dataset's searchable text, lower-cased, for the datasets in `audiences`: title,
+def _documents(conn: sa.Connection, scope: ReadScope | None) -> dict[str, str]:
+    """Each dataset's searchable text, lower-cased, for the datasets in `scope`: title,
     description, category, department, tags, and its columns' names and descriptions."""
-    visible = audience_filter(audiences)
+    visible = scope_filter(scope)
     fields: dict[str, list[str]] = {}
     for dataset_id, title, description, category, department, tags in conn.execute(
         sa.select(
@@ -247,29 +248,30 @@ def _documents(conn: sa.Connection, audiences: Sequence[str] | None) -> dict[str
 
 
 class _VocabularyCache:
-    """Vocabularies per (database, audiences), reused while the catalog stamp is unchanged.
+    """Vocabularies per (database, read scope), reused while the catalog stamp is unchanged.
 
     Building one reads every visible dataset's text; the stamp is one aggregate. Few entries are
-    ever live (one per audience set a reader can have), so a small LRU is plenty, and nothing
-    cached outlives a stale stamp, so several app processes need no coordination.
+    ever live (anonymous readers, staff, admins, and the publishers whose private datasets widen
+    their scope), so a small LRU is plenty, and nothing cached outlives a stale stamp, so several
+    app processes need no coordination.
     """
 
-    MAX_ENTRIES = 8
+    MAX_ENTRIES = 32
 
     def __init__(self) -> None:
         self._entries: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Vocabulary]]
         self._entries = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, conn: sa.Connection, audiences: Sequence[str] | None) -> Vocabulary:
-        key = (str(conn.engine.url), None if audiences is None else tuple(sorted(set(audiences))))
-        stamp = _catalog_stamp(conn, audiences)
+    def get(self, conn: sa.Connection, scope: ReadScope | None) -> Vocabulary:
+        key = (str(conn.engine.url), None if scope is None else scope.key())
+        stamp = _catalog_stamp(conn, scope)
         with self._lock:
             cached = self._entries.get(key)
             if cached is not None and cached[0] == stamp:
                 self._entries.move_to_end(key)
                 return cached[1]
-        vocabulary = Vocabulary(_documents(conn, audiences))
+        vocabulary = Vocabulary(_documents(conn, scope))
         with self._lock:
             self._entries[key] = (stamp, vocabulary)
             self._entries.move_to_end(key)

@@ -62,6 +62,10 @@ datasets = sa.Table(
     # NULL when the dataset has none.
     sa.Column("summary_dimensions", sa.JSON(none_as_null=True)),
     sa.Column("view_count", sa.BigInteger, nullable=False, server_default="0"),
+    # The account that created the dataset (auth.policy: it sees and manages it while private);
+    # NULL for datasets made by the command line or before accounts existed. No foreign key: a
+    # dataset outlives the account that made it, and the policy ignores an id with no account.
+    sa.Column("owner_id", sa.Integer),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("metadata_updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("data_updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -97,6 +101,9 @@ users = sa.Table(
     # argon2id hash (the PHC string with its own salt and parameters); NULL: cannot sign in
     # with a password (keys only, or a reset link first).
     sa.Column("password_hash", sa.Text),
+    # A department approver: may approve drafts of their department's datasets (admins approve
+    # any).
+    sa.Column("can_approve", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -139,4 +146,86 @@ audit_events = sa.Table(
     sa.Column("dataset_id", sa.String(9), index=True),
     sa.Column("detail", sa.JSON, nullable=False, default=dict),
     sa.Column("client", sa.Text),
+)
+
+# Per-dataset collaborators: accounts that see a private dataset and may change it like its owner.
+dataset_collaborators = sa.Table(
+    "dataset_collaborators",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.String(9),
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+# A prepared change to a dataset (catalog.drafts): new metadata, a wider audience and/or new
+# rows staged in a table of their own. At most one per dataset. Nothing here is visible through
+# the dataset's doors until an approval applies it in one transaction.
+dataset_drafts = sa.Table(
+    "dataset_drafts",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.String(9),
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    # draft | submitted | rejected
+    sa.Column("status", sa.String(16), nullable=False),
+    # The proposed metadata (DatasetMetadata's fields, audience included) as JSON; NULL: as live.
+    sa.Column("metadata", sa.JSON(none_as_null=True)),
+    # Staged rows: a data table of the dataset's naming, its columns as ColumnRecord dicts and
+    # its state; NULL: the live rows stay.
+    sa.Column("data_table", sa.Text),
+    sa.Column("columns", sa.JSON(none_as_null=True)),
+    sa.Column("data_state", sa.JSON(none_as_null=True)),
+    # The approver's comment on a rejection.
+    sa.Column("comment", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True)),
+)
+
+# The privacy guard's findings for a dataset's columns (privacy.scan), kept from its last scan.
+privacy_findings = sa.Table(
+    "privacy_findings",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.String(9),
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("field_name", sa.Text, primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("detail", sa.JSON, nullable=False, default=dict),
+    sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The publisher's decision for a flagged column, applied again on every later load:
+# drop | hash | generalize | accept (with a reason).
+privacy_decisions = sa.Table(
+    "privacy_decisions",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.String(9),
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("field_name", sa.Text, primary_key=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("decided_by", sa.Text, nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -144,12 +144,17 @@ def render_page(
         "static": static_url,
         "plain": plain_summary,
         "base_url": base_url(request, settings),
+        # Who is signed in (None: nobody), as the route's PrincipalDep found it.
+        "principal": getattr(request.state, "principal", None),
         **values,
     }
     html = _environment.get_template(template).render(context)
     response = HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
     response.headers["Content-Language"] = choice.code
     response.headers["Vary"] = "Accept-Language, Cookie"
+    if context["principal"] is not None:
+        # What a signed-in person sees is theirs: no shared cache may keep it.
+        response.headers.setdefault("Cache-Control", "private, no-store")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Frame-Options"] = "SAMEORIGIN"

@@ -14,7 +14,8 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from civicport.api.deps import ANONYMOUS_AUDIENCES, EngineDep
+from civicport.api.deps import EngineDep, PrincipalDep
+from civicport.auth.policy import read_scope
 from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.catalog.records import DatasetRecord
 
@@ -51,6 +52,7 @@ ASSET_TYPES = {"dataset", "datasets"}
 def catalog_search(
     request: Request,
     engine: EngineDep,
+    principal: PrincipalDep,
     q: str | None = None,
     categories: Annotated[list[str], Query()] = [],  # noqa: B006 -- FastAPI copies defaults
     tags: Annotated[list[str], Query()] = [],  # noqa: B006
@@ -59,8 +61,9 @@ def catalog_search(
     limit: Annotated[int, Query(ge=0, le=MAX_WINDOW)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_WINDOW)] = 0,
 ) -> Response:
-    """Public datasets matching `q` (every word), any of `categories`, any of `tags`, and
-    `ids`; `domains` and other Socrata parameters are accepted and ignored."""
+    """The datasets the caller may see (anonymous: the public ones) matching `q` (every word),
+    any of `categories`, any of `tags`, and `ids`; `domains` and other Socrata parameters are
+    accepted and ignored."""
     started = time.perf_counter()
     if only and not ASSET_TYPES & {o.lower() for o in only}:
         records: list[DatasetRecord] = []
@@ -71,7 +74,7 @@ def catalog_search(
                 q=q or "",
                 categories=(*categories, *request.query_params.getlist("categories[]")),
                 tags=(*tags, *request.query_params.getlist("tags[]")),
-                audiences=ANONYMOUS_AUDIENCES,
+                scope=read_scope(conn, principal),
                 ids=ids or None,
                 limit=limit,
                 offset=offset,
@@ -150,10 +153,10 @@ def result_json(record: DatasetRecord, *, base: str, domain: str) -> dict[str, A
         "metadata": {
             "domain": domain,
             "license": record.license_name,
-            "is_public": True,
+            "is_public": record.audience == "public",
             "is_published": True,
             "is_hidden": False,
-            "visible_to_anonymous": True,
+            "visible_to_anonymous": record.audience == "public",
         },
         "permalink": f"{base}/d/{record.id}",
         "link": f"{base}/{_slug(record.category or 'dataset')}/{_slug(record.title)}/{record.id}",

@@ -30,17 +30,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from civicport.api.deps import authenticated, basic_credentials, missing
+from civicport.api.deps import authenticated, basic_credentials
 from civicport.api.throttle import client_address
 from civicport.auth.audit import record_event
-from civicport.auth.policy import can_write, visible_to
-from civicport.auth.principal import Principal
-from civicport.catalog import service, store
-from civicport.catalog.ids import is_dataset_id
+from civicport.auth.policy import writable_dataset
+from civicport.catalog import service
 from civicport.catalog.records import ColumnRecord, DatasetRecord
 from civicport.datastore.rowids import format_row_id, parse_row_id
 from civicport.errors import (
-    Forbidden,
     InvalidUpload,
     NotFound,
     PayloadTooLarge,
@@ -156,10 +153,8 @@ def _writable(engine: sa.Engine, request: Request, dataset_id: str) -> DatasetRe
         principal = authenticated(
             conn, request, "Authentication required: send an API key id and secret with HTTP Basic"
         )
-        record = _dataset(conn, dataset_id, principal)
+        record = writable_dataset(conn, dataset_id, principal)
     request.state.writer = principal
-    if not can_write(principal, record):
-        raise Forbidden(f"You may not change dataset '{dataset_id}'", data={"id": dataset_id})
     return record
 
 
@@ -179,18 +174,6 @@ def _audit(
             detail=detail,
             client=client_address(request.scope),
         )
-
-
-def _dataset(conn: sa.Connection, dataset_id: str, principal: Principal) -> DatasetRecord:
-    if not is_dataset_id(dataset_id):
-        raise missing(dataset_id)
-    try:
-        record = store.get_dataset(conn, dataset_id)
-    except NotFound:
-        raise missing(dataset_id) from None
-    if not visible_to(principal, record):
-        raise missing(dataset_id)
-    return record
 
 
 # --- the body ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from civicport.api.deps import EngineDep, SettingsDep, visible_dataset
+from civicport.api.deps import EngineDep, PrincipalDep, SettingsDep, visible_dataset
 from civicport.api.errors import InvalidRequest, UnsupportedFormat
 from civicport.api.renderers import (
     CONTENT_TYPES,
@@ -26,6 +26,7 @@ from civicport.api.renderers import (
 )
 from civicport.api.soda.caching import etag_for, http_date, is_not_modified, not_modified
 from civicport.api.soda.rows import Renderer, execute, respond
+from civicport.auth.principal import Principal
 from civicport.catalog.records import DatasetRecord
 from civicport.config import Settings
 from civicport.datastore.rowids import parse_row_id
@@ -75,12 +76,17 @@ Row = Sequence[Any]
     openapi_extra=SOQL_PARAMETERS,
 )
 def query_rows(
-    dataset_id: str, fmt: str, request: Request, engine: EngineDep, settings: SettingsDep
+    dataset_id: str,
+    fmt: str,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
 ) -> Response:
     """SODA 2.1 read: `$select`, `$where`, `$order`, `$group`, `$having`, `$limit` (default
     1000), `$offset`, `$q`, `$query` and `field=value` filters. Rows come in `:id` order unless
     `$order` says otherwise."""
-    return _answer(dataset_id, _known_format(fmt), request, engine, settings)
+    return _answer(dataset_id, _known_format(fmt), request, engine, settings, principal)
 
 
 @router.get(
@@ -90,12 +96,16 @@ def query_rows(
     openapi_extra=SOQL_PARAMETERS,
 )
 def query_rows_negotiated(
-    dataset_id: str, request: Request, engine: EngineDep, settings: SettingsDep
+    dataset_id: str,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
 ) -> Response:
     """Same as `/resource/{id}.json`, or CSV / GeoJSON when the Accept header asks for them."""
     accept = request.headers.get("accept", "")
     fmt = next((f for media, f in ACCEPT_FORMATS if media in accept), "json")
-    return _answer(dataset_id, fmt, request, engine, settings)
+    return _answer(dataset_id, fmt, request, engine, settings, principal)
 
 
 @router.get(
@@ -103,13 +113,15 @@ def query_rows_negotiated(
     summary="One row by its :id (or row identifier value)",
     response_class=Response,
 )
-def get_row(dataset_id: str, row_id: str, fmt: str, engine: EngineDep) -> Response:
+def get_row(
+    dataset_id: str, row_id: str, fmt: str, engine: EngineDep, principal: PrincipalDep
+) -> Response:
     """A single row as a bare JSON object (or a GeoJSON Feature); 404 when there is none."""
     fmt = _known_format(fmt)
     if fmt == "csv":
         raise UnsupportedFormat("A single row is available as json or geojson", data={"fmt": fmt})
     with engine.connect() as conn:
-        record = visible_dataset(conn, dataset_id)
+        record = visible_dataset(conn, dataset_id, principal)
         filters = [("$where", _row_filter(record, row_id))]
         compiled = _compile(record.table_schema(conn.dialect.name), filters)
         row = conn.exec_driver_sql(compiled.sql, compiled.params).first()
@@ -119,7 +131,7 @@ def get_row(dataset_id: str, row_id: str, fmt: str, engine: EngineDep) -> Respon
         body = render_geojson_feature(compiled.columns, row)
     else:
         body = render_json_object(compiled.columns, row)
-    return Response(body, headers={"Content-Type": CONTENT_TYPES[fmt]})
+    return Response(body, headers={"Content-Type": CONTENT_TYPES[fmt], **_privacy(record)})
 
 
 def _known_format(fmt: str) -> str:
@@ -131,7 +143,12 @@ def _known_format(fmt: str) -> str:
 
 
 def _answer(
-    dataset_id: str, fmt: str, request: Request, engine: sa.Engine, settings: Settings
+    dataset_id: str,
+    fmt: str,
+    request: Request,
+    engine: sa.Engine,
+    settings: Settings,
+    principal: Principal | None,
 ) -> Response:
     max_query_length = settings.max_query_length
     items = request.query_params.multi_items()
@@ -145,7 +162,7 @@ def _answer(
     bom = any(k.lower() == "$$bom" and v.lower() == "true" for k, v in items)
     conn = engine.connect()
     try:
-        record = visible_dataset(conn, dataset_id)
+        record = visible_dataset(conn, dataset_id, principal)
         headers = _cache_headers(record, fmt, soql_items)
         if is_not_modified(request.headers, headers["ETag"], record.data_updated_at):
             conn.close()
@@ -188,7 +205,13 @@ def _cache_headers(record: DatasetRecord, fmt: str, items: list[tuple[str, str]]
         "X-SODA2-Truth-Last-Modified": modified,
         "X-SODA2-Data-Out-Of-Date": "false",
         "Vary": "Accept, Accept-Encoding",
+        **_privacy(record),
     }
+
+
+def _privacy(record: DatasetRecord) -> dict[str, str]:
+    """Only public answers may be kept by shared caches: the others depend on who asks."""
+    return {} if record.audience == "public" else {"Cache-Control": "private"}
 
 
 def _schema_headers(compiled: CompiledQuery) -> Mapping[str, str]:

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from civicport.api.deps import EngineDep, visible_dataset
+from civicport.api.deps import EngineDep, PrincipalDep, visible_dataset
 from civicport.api.renderers import CONTENT_TYPES, render_csv
 from civicport.api.renderers.cells import EXPORT_CSV_ENCODERS
 from civicport.api.soda.caching import http_date
@@ -34,10 +34,10 @@ EXPORT_LIMIT = str(2**62)
     summary="A dataset's metadata in Socrata's view shape (sodapy get_metadata)",
     response_class=Response,
 )
-def get_view(dataset_id: str, engine: EngineDep) -> Response:
+def get_view(dataset_id: str, engine: EngineDep, principal: PrincipalDep) -> Response:
     """Name, description, category, tags, license, timestamps (epoch seconds) and columns."""
     with engine.connect() as conn:
-        record = visible_dataset(conn, dataset_id)
+        record = visible_dataset(conn, dataset_id, principal)
         record = dataclasses.replace(record, view_count=view_count(conn, dataset_id))
     body = orjson.dumps(view_json(record), option=orjson.OPT_INDENT_2) + b"\n"
     return Response(
@@ -51,13 +51,13 @@ def get_view(dataset_id: str, engine: EngineDep) -> Response:
     summary="Download every row as CSV (display-name header; streamed)",
     response_class=Response,
 )
-def export_rows_csv(dataset_id: str, engine: EngineDep) -> Response:
+def export_rows_csv(dataset_id: str, engine: EngineDep, principal: PrincipalDep) -> Response:
     """The whole dataset in `:id` order, as Socrata's legacy export writes it: a header of
     display names and dates as `MM/DD/YYYY hh:mm:ss AM`. Scripts add `?accessType=DOWNLOAD`;
     it changes nothing."""
     conn = engine.connect()
     try:
-        record = visible_dataset(conn, dataset_id)
+        record = visible_dataset(conn, dataset_id, principal)
         params = SodaParams(order=":id", limit=EXPORT_LIMIT)
         compiled = compile_query(params, record.table_schema(conn.dialect.name))
     except BaseException:

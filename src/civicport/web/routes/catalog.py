@@ -1,13 +1,13 @@
 """``/`` and ``/browse``: the home page and the catalog search, both lists of what the reader
-may see (the access policy's audiences) and nothing else, counts included."""
+may see (the access policy's read scope) and nothing else, counts included."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
-from civicport.api.deps import EngineDep
-from civicport.auth.policy import readable_audiences
+from civicport.api.deps import EngineDep, PrincipalDep
+from civicport.auth.policy import read_scope
 from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.web.grid import parse_page
 from civicport.web.i18n import N_, PageInputError
@@ -24,15 +24,15 @@ FACETS = ("category", "tag", "department", "type")
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def home(request: Request, engine: EngineDep) -> HTMLResponse:
-    audiences = readable_audiences()
+def home(request: Request, engine: EngineDep, principal: PrincipalDep) -> HTMLResponse:
     with engine.connect() as conn:
+        scope = read_scope(conn, principal)
         recent = search_catalog(
-            conn, CatalogQuery(audiences=audiences, sort="updated", limit=HOME_LIST_SIZE)
+            conn, CatalogQuery(scope=scope, sort="updated", limit=HOME_LIST_SIZE)
         )
         popular = search_catalog(
             conn,
-            CatalogQuery(audiences=audiences, sort="views", limit=HOME_LIST_SIZE, facets=False),
+            CatalogQuery(scope=scope, sort="views", limit=HOME_LIST_SIZE, facets=False),
         )
     return render_page(
         request,
@@ -45,7 +45,7 @@ def home(request: Request, engine: EngineDep) -> HTMLResponse:
 
 
 @router.get("/browse", response_class=HTMLResponse, include_in_schema=False)
-def browse(request: Request, engine: EngineDep) -> HTMLResponse:
+def browse(request: Request, engine: EngineDep, principal: PrincipalDep) -> HTMLResponse:
     params = request.query_params
     q = (params.get("q") or "")[:LONGEST_QUERY]
     chosen = {facet: tuple(params.getlist(facet)) for facet in FACETS}
@@ -58,18 +58,18 @@ def browse(request: Request, engine: EngineDep) -> HTMLResponse:
     except PageInputError as exc:
         error = exc.translated(gettext_for(request))
         return render_page(request, "catalog.html", status_code=400, error=error, **values)
-    query = CatalogQuery(
-        q=q,
-        categories=chosen["category"],
-        tags=chosen["tag"],
-        departments=chosen["department"],
-        types=chosen["type"],
-        audiences=readable_audiences(),
-        sort=sort,
-        limit=CATALOG_PAGE_SIZE,
-        offset=(page_number - 1) * CATALOG_PAGE_SIZE,
-    )
     with engine.connect() as conn:
+        query = CatalogQuery(
+            q=q,
+            categories=chosen["category"],
+            tags=chosen["tag"],
+            departments=chosen["department"],
+            types=chosen["type"],
+            scope=read_scope(conn, principal),
+            sort=sort,
+            limit=CATALOG_PAGE_SIZE,
+            offset=(page_number - 1) * CATALOG_PAGE_SIZE,
+        )
         page = search_catalog(conn, query)
     pages = max(1, -(-page.total // CATALOG_PAGE_SIZE))
     status = 404 if page_number > pages else 200

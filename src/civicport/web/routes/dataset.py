@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, BackgroundTasks, Request
 from starlette.responses import HTMLResponse
 
-from civicport.api.deps import EngineDep, SettingsDep
+from civicport.api.deps import EngineDep, PrincipalDep, SettingsDep
 from civicport.auth.policy import visible_dataset
 from civicport.catalog.records import CHART_AGGREGATES, CHART_KINDS, DatasetRecord
 from civicport.catalog.store import count_view
@@ -76,10 +76,11 @@ def dataset_page(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     background: BackgroundTasks,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        record = visible_dataset(conn, dataset_id)
+        record = visible_dataset(conn, dataset_id, principal)
         view = _build_view(conn, record, request, settings)
     fragment = request.headers.get("x-fragment") == "view"
     if not fragment:

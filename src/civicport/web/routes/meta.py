@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from civicport.api.deps import EngineDep, SettingsDep
-from civicport.auth.policy import readable_audiences
 from civicport.catalog.browse import CatalogQuery, search_catalog
+from civicport.catalog.search import PUBLIC_SCOPE
 from civicport.web.pages import base_url
 
 router = APIRouter(tags=["Pages"])
@@ -25,9 +25,7 @@ def sitemap(request: Request, engine: EngineDep, settings: SettingsDep) -> Respo
     with engine.connect() as conn:
         page = search_catalog(
             conn,
-            CatalogQuery(
-                audiences=readable_audiences(), sort="name", limit=SITEMAP_MOST_URLS, facets=False
-            ),
+            CatalogQuery(scope=PUBLIC_SCOPE, sort="name", limit=SITEMAP_MOST_URLS, facets=False),
         )
     urls = [
         f"<url><loc>{escape(base)}/</loc></url>",
