@@ -59,8 +59,8 @@ PRINCIPAL_COLUMNS = (
 )
 
 
-def principal_from_row(row: sa.Row[Any]) -> Principal:
-    """A Principal from a row selected with PRINCIPAL_COLUMNS."""
+def principal_from_row(row: Any) -> Principal:
+    """A Principal from a row (sa.Row of any width) selected with PRINCIPAL_COLUMNS first."""
     return Principal(row.id, row.email, row.role, row.department, bool(row.can_approve))
 
 
