@@ -26,6 +26,7 @@ __all__ = [
     "EngineDep",
     "PrincipalDep",
     "SettingsDep",
+    "StaffDep",
     "authenticated",
     "basic_credentials",
     "current_principal",
@@ -33,6 +34,7 @@ __all__ = [
     "get_settings",
     "key_principal",
     "missing",
+    "signed_in",
     "visible_dataset",
 ]
 
@@ -112,4 +114,14 @@ def current_principal(request: Request) -> Principal | None:
     return principal
 
 
+def signed_in(request: Request) -> Principal:
+    """The signed-in account (or API key holder); NotAuthenticated (401) for anyone else.
+    Pages answer the 401 with a sign-in link that brings the person back."""
+    principal = current_principal(request)
+    if principal is None:
+        raise NotAuthenticated("Sign in with your staff account to continue")
+    return principal
+
+
 PrincipalDep = Annotated[Principal | None, Depends(current_principal)]
+StaffDep = Annotated[Principal, Depends(signed_in)]
