@@ -4,11 +4,13 @@ exports it."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
 
 from civicport.auth.audit import list_events
+from civicport.db.schema import audit_events
 
 
 def test_users_add_and_keys_create_are_recorded_without_the_secret(cli, engine) -> None:
@@ -79,3 +81,20 @@ def test_audit_list_exports_csv_and_json_and_filters(cli) -> None:
     bad = cli("audit", "list", "--since", "yesterday")
     assert bad.exit_code == 1
     assert "ISO 8601" in bad.stderr
+
+
+def test_audit_prune_deletes_old_events_and_records_itself(cli, engine) -> None:
+    cli("users", "add", "ana@city.gov", "--role", "admin")
+    with engine.begin() as conn:
+        conn.execute(
+            audit_events.update().values(at=dt.datetime.now(dt.UTC) - dt.timedelta(days=400))
+        )
+    cli("keys", "create", "ana@city.gov")  # a recent event, kept
+    pruned = cli("audit", "prune", "--older-than", "365")
+    assert pruned.exit_code == 0, pruned.output
+    assert "Deleted 1 audit events" in pruned.stdout
+    with engine.connect() as conn:
+        prune, key = list_events(conn)
+    assert (prune.actor, prune.action, prune.detail["deleted"]) == ("cli", "audit.prune", 1)
+    assert key.action == "key.create"
+    assert cli("audit", "prune", "--older-than", "0").exit_code != 0

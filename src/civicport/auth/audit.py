@@ -96,17 +96,21 @@ def list_events(
     conn: sa.Connection,
     *,
     since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     actor: str | None = None,
     action: str | None = None,
     dataset_id: str | None = None,
     limit: int = 1000,
     offset: int = 0,
 ) -> list[AuditEvent]:
-    """Events newest first, filtered by time (at or after `since`), actor (an email matches in
-    any case), action and dataset; at most `limit` (capped at MOST_EVENTS) from `offset`."""
+    """Events newest first, filtered by time (at or after `since`, before `until`), actor (an
+    email matches in any case), action and dataset; at most `limit` (capped at MOST_EVENTS)
+    from `offset`."""
     query = sa.select(audit_events)
     if since is not None:
         query = query.where(audit_events.c.at >= _utc(since))
+    if until is not None:
+        query = query.where(audit_events.c.at < _utc(until))
     if actor is not None:
         query = query.where(audit_events.c.actor == actor.strip().lower())
     if action is not None:
@@ -127,6 +131,20 @@ def list_events(
         )
         for row in conn.execute(query)
     ]
+
+
+def prune_events(conn: sa.Connection, *, before: dt.datetime, actor: str) -> int:
+    """Delete the events older than `before`; returns how many. The pruning is itself recorded,
+    so the log shows who shortened it and when."""
+    deleted = conn.execute(audit_events.delete().where(audit_events.c.at < _utc(before)))
+    count = deleted.rowcount or 0
+    record_event(
+        conn,
+        actor=actor,
+        action="audit.prune",
+        detail={"before": before.isoformat(), "deleted": count},
+    )
+    return count
 
 
 CSV_FIELDS = ("id", "at", "actor", "action", "dataset_id", "detail", "client")

@@ -1,4 +1,4 @@
-"""`civicport audit list`: read and export the audit log (who did what and when)."""
+"""`civicport audit list|prune`: read, export and shorten the audit log (who did what and when)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from civicport.auth.audit import MOST_EVENTS, AuditEvent, events_csv, list_events
+from civicport.auth.audit import MOST_EVENTS, AuditEvent, events_csv, list_events, prune_events
 from civicport.cli.output import fail, reporting_errors
 from civicport.config import load_settings
 from civicport.db.engine import make_engine
@@ -72,6 +72,26 @@ def list_command(
         typer.echo(json.dumps([e.as_dict() for e in events], indent=2, default=str))
     else:
         _print_table(events)
+
+
+@audit_app.command("prune")
+def prune_command(
+    older_than: int = typer.Option(
+        ..., "--older-than", min=1, help="Delete events older than this many days."
+    ),
+) -> None:
+    """Delete old audit events (the pruning itself is recorded). Keep at least as long as your
+    records-retention schedule asks."""
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than)
+    with reporting_errors():
+        engine = make_engine(load_settings())
+        try:
+            upgrade(engine)
+            with engine.begin() as conn:
+                count = prune_events(conn, before=before, actor="cli")
+        finally:
+            engine.dispose()
+    typer.echo(f"Deleted {count:,} audit events from before {before:%Y-%m-%d %H:%M} UTC.")
 
 
 def _print_table(events: list[AuditEvent]) -> None:
