@@ -27,6 +27,7 @@ from civicport.config import Settings
 from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
 from civicport.ingest.records import ColumnSpec, ParsedTable
+from civicport.privacy.decisions import Choice
 
 PG_ADMIN_URL = os.environ.get("CIVICPORT_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_ADMIN_URL else [])
@@ -131,9 +132,14 @@ def client(app: FastAPI, engine: sa.Engine) -> Iterator[TestClient]:
         yield client
 
 
+# Fixture rows are made up, so whatever the privacy guard flags in them is accepted, with why.
+FIXTURE_REASON = "Made-up test rows: they hold no real person's data"
+
+
 @pytest.fixture
 def make_dataset(engine: sa.Engine) -> MakeDataset:
-    """Create a dataset through the catalog service; returns its id."""
+    """Create a dataset through the catalog service; returns its id. Every column is accepted
+    by the privacy guard (FIXTURE_REASON) unless `privacy` gives the decisions."""
 
     def make(
         columns: Sequence[tuple[str, str]] = INSPECTION_COLUMNS,
@@ -142,15 +148,20 @@ def make_dataset(engine: sa.Engine) -> MakeDataset:
         title: str = "Restaurant inspections",
         audience: str = "public",
         row_identifier: str | None = None,
+        privacy: dict[str, Choice] | None = None,
         **metadata: Any,
     ) -> str:
         specs = [ColumnSpec(n, n.replace("_", " ").title(), t) for n, t in columns]
         table = ParsedTable(columns=specs, rows=(tuple(r) for r in rows))
+        if privacy is None:
+            privacy = {n: Choice("accept", FIXTURE_REASON) for n, _ in columns}
         result = import_table(
             engine,
             table,
             metadata=DatasetMetadata(title=title, audience=audience, **metadata),
             row_identifier=row_identifier,
+            privacy_decisions=privacy,
+            decided_by="tests",
         )
         return result.dataset_id
 

@@ -20,6 +20,7 @@ from civicport import __version__
 from civicport.api.audit import router as audit_router
 from civicport.api.errors import install_error_handlers
 from civicport.api.middleware import HeadAsGetMiddleware, SodaHeadersMiddleware
+from civicport.api.security import SecurityHeadersMiddleware
 from civicport.api.soda.discovery import router as discovery_router
 from civicport.api.soda.producer import router as producer_router
 from civicport.api.soda.resource import router as resource_router
@@ -30,10 +31,15 @@ from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
 from civicport.web.errors import page_error
 from civicport.web.pages import STATIC_DIR
+from civicport.web.routes.account import router as account_pages
 from civicport.web.routes.catalog import router as catalog_pages
 from civicport.web.routes.dataset import router as dataset_pages
 from civicport.web.routes.developers import router as developer_pages
 from civicport.web.routes.developers import throttled_page
+from civicport.web.routes.manage import router as manage_pages
+from civicport.web.routes.manage_audit import router as manage_audit_pages
+from civicport.web.routes.manage_dataset import router as manage_dataset_pages
+from civicport.web.routes.manage_upload import router as manage_upload_pages
 from civicport.web.routes.meta import router as meta_pages
 
 # Level 5 compresses CSV ~6x at a fraction of level 9's CPU, which matters for big exports.
@@ -70,10 +76,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(audit_router)
     for pages in (catalog_pages, dataset_pages, meta_pages, developer_pages):
         app.include_router(pages)
+    app.include_router(account_pages)
+    for pages in (manage_pages, manage_upload_pages, manage_dataset_pages, manage_audit_pages):
+        app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: CORS and request ids are added to whatever GZip and the routes answer.
     app.add_middleware(ThrottleMiddleware, page=throttled_page)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(SodaHeadersMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     return app

@@ -114,7 +114,7 @@ class Settings(BaseModel):
     smtp_host: str | None = Field(
         default=None,
         description="Mail server that sends password-reset links; unset, no mail is sent and "
-        "an admin resets passwords with `civicport users add`.",
+        "an admin resets passwords with `civicport users password EMAIL`.",
     )
     smtp_port: int = Field(default=587, description="The mail server's port.")
     smtp_username: str | None = Field(default=None, description="User name on the mail server.")

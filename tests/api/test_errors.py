@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -120,97 +119,3 @@ def test_cors_preflight(client: TestClient, inspections: str) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
     assert "GET" in response.headers["access-control-allow-methods"]
     assert response.headers["access-control-allow-headers"] == "X-App-Token"
-
-
-# Every door, by route: how to ask it about one dataset. The list is checked against the app's
-# own routes (API and pages), so a new route fails test_every_route_is_a_known_door until it is
-# here and the tests below prove it hides what an anonymous reader may not see.
-DATASET_DOORS: dict[str, Callable[[str], list[str]]] = {
-    "/resource/{dataset_id}.{fmt}": lambda i: [f"/resource/{i}.{f}" for f in FORMATS],
-    "/resource/{dataset_id}": lambda i: [f"/resource/{i}"],
-    "/resource/{dataset_id}/{row_id}.{fmt}": lambda i: [
-        f"/resource/{i}/row-3.json",
-        f"/resource/{i}/row-3.geojson",
-    ],
-    "/api/views/{dataset_id}.json": lambda i: [f"/api/views/{i}.json"],
-    "/api/views/{dataset_id}/rows.csv": lambda i: [f"/api/views/{i}/rows.csv?accessType=DOWNLOAD"],
-}
-# Pages about one dataset: a hidden one is the same "not found" page as a dataset that never was.
-PAGE_DOORS: dict[str, Callable[[str], list[str]]] = {
-    "/d/{dataset_id}": lambda i: [f"/d/{i}", *[f"/d/{i}?tab={t}" for t in PAGE_TABS]],
-}
-# Doors that list datasets: their answers must not name, count or describe a hidden one.
-LISTING_DOORS: dict[str, list[str]] = {
-    "/api/catalog/v1": ["/api/catalog/v1", "/api/catalog/v1?q=payroll"],
-    "/": ["/"],
-    "/browse": ["/browse", "/browse?q=payroll", "/browse?sort=updated", "/browse?sort=views"],
-    "/sitemap.xml": ["/sitemap.xml"],
-    "/robots.txt": ["/robots.txt"],
-    # The developers page and its form list no datasets (tests/web/test_developers.py).
-    "/developers": [],
-    "/developers/tokens": [],
-}
-# Paths that only write (their reads share the paths above); tests/api/test_producer.py proves
-# they answer 401 without a key and 404 for a dataset the key's owner may not see.
-WRITE_ONLY_DOORS = {"/resource/{dataset_id}/{row_id}"}
-# Doors only admins may open (an admin's API key over HTTP Basic): tests/api/test_audit_api.py.
-ADMIN_DOORS = {"/api/audit.{fmt}"}
-FORMATS = ("json", "csv", "geojson")
-PAGE_TABS = ("chart", "map", "api")
-# Routes FastAPI adds to describe the API itself, and the folder of page assets.
-FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static"}
-
-
-def route_paths(routes) -> set[str]:
-    """Every path the app answers, also inside included routers (which recent FastAPI keeps
-    as router objects instead of copying their routes)."""
-    paths = set()
-    for route in routes:
-        included = getattr(route, "original_router", None)
-        paths |= route_paths(included.routes) if included else {route.path}
-    return paths
-
-
-def test_every_route_is_a_known_door(app: FastAPI) -> None:
-    routes = route_paths(app.routes) - FRAMEWORK_ROUTES
-    known = (
-        set(DATASET_DOORS) | set(PAGE_DOORS) | set(LISTING_DOORS) | WRITE_ONLY_DOORS | ADMIN_DOORS
-    )
-    assert routes == known
-
-
-def test_public_datasets_come_out_of_every_door(client: TestClient, make_dataset) -> None:
-    public = make_dataset(title="Open payroll")
-    for urls in (*DATASET_DOORS.values(), *PAGE_DOORS.values()):
-        for url in urls(public):
-            assert client.get(url).status_code == 200, url
-    for path, urls in LISTING_DOORS.items():
-        for url in urls:
-            if path != "/robots.txt":
-                assert public in client.get(url).text, url
-
-
-@pytest.mark.parametrize("audience", ["private", "internal"])
-def test_non_public_datasets_are_missing_everywhere(
-    client: TestClient, make_dataset: MakeDataset, audience: str
-) -> None:
-    hidden = make_dataset(title="Hidden payroll", audience=audience)
-    for urls in DATASET_DOORS.values():
-        for url in urls(hidden):
-            body = assert_soda_error(client.get(url), 404, "dataset.missing")
-            assert body["data"] == {"id": hidden}
-    for urls in PAGE_DOORS.values():
-        for url in urls(hidden):
-            page = client.get(url)
-            assert page.status_code == 404, url
-            assert "Hidden payroll" not in page.text, url
-    for urls in LISTING_DOORS.values():
-        for url in urls:
-            text = client.get(url).text
-            assert hidden not in text, url
-            assert "Hidden payroll" not in text, url
-    catalog = client.get("/api/catalog/v1", params={"ids": hidden}).json()
-    assert catalog["results"] == []
-    assert catalog["resultSetSize"] == 0
-    assert client.get("/api/catalog/v1", params={"q": "payroll"}).json()["resultSetSize"] == 0
-    assert hidden not in client.get("/openapi.json").text

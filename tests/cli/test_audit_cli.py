@@ -23,7 +23,7 @@ def test_users_add_and_keys_create_are_recorded_without_the_secret(cli, engine) 
         key_event, user_event = list_events(conn)
     assert (user_event.actor, user_event.action) == ("cli", "user.create")
     assert user_event.detail == {"email": "ana@city.gov", "role": "publisher",
-                                 "department": "Health"}  # fmt: skip
+                                 "department": "Health", "can_approve": False}  # fmt: skip
     assert (key_event.actor, key_event.action) == ("cli", "key.create")
     assert key_event.detail == {"key_id": key_id, "email": "ana@city.gov"}
     for event in (user_event, key_event):

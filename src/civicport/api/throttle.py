@@ -60,6 +60,9 @@ STORAGE_WARNING_SECONDS = 60.0
 
 # Which budget a request counts against.
 ANONYMOUS, APP_TOKEN, REGISTRATION = "anonymous", "app-token", "registration"
+# Failed sign-ins and password-reset requests, per client address and per account
+# (web/routes/account.py); both spend `rate_limit_sign_in`, each in its own budget.
+SIGN_IN, PASSWORD_RESET = "sign-in", "password-reset"
 
 # Answers a throttled or refused page request: (request, status 403 or 429, Retry-After
 # seconds or None) → the page. Given by the app, so this module does not import the pages.
@@ -99,16 +102,28 @@ class Throttle:
                 (ANONYMOUS, settings.rate_limit_anonymous),
                 (APP_TOKEN, settings.rate_limit_app_token),
                 (REGISTRATION, settings.rate_limit_token_registrations),
+                (SIGN_IN, settings.rate_limit_sign_in),
+                (PASSWORD_RESET, settings.rate_limit_sign_in),
             )
         }
         self._warned_at = -math.inf
 
     def hit_now(self, kind: str, key: str) -> Verdict | None:
         """Count one request of `kind` from `key`; a Verdict when it is over budget."""
+        return self._ask(kind, key, self.limiter.hit)
+
+    def over_now(self, kind: str, key: str) -> Verdict | None:
+        """Whether `key` has already spent its `kind` budget, without counting this request:
+        for budgets that only failures spend (sign-in), checked before the attempt."""
+        return self._ask(kind, key, self.limiter.test)
+
+    def _ask(
+        self, kind: str, key: str, step: Callable[[RateLimitItem, str, str], bool]
+    ) -> Verdict | None:
         text, items = self.limits[kind]
         try:
             for item in items:
-                if not self.limiter.hit(item, kind, key):
+                if not step(item, kind, key):
                     reset_at = self.limiter.get_window_stats(item, kind, key).reset_time
                     return Verdict(max(1, math.ceil(reset_at - time.time())), text)
         except Exception:  # the storage is down: let the request through

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -53,3 +54,22 @@ def principal_for_key(conn: sa.Connection, key_id: str, secret: str) -> Principa
     if not hmac.compare_digest(expected, _digest(secret)) or row is None:
         return None
     return principal_from_row(row)
+
+
+@dataclass(frozen=True)
+class KeySummary:
+    """What the account page shows of a key: never its secret (which is not stored)."""
+
+    key_id: str
+    created_at: dt.datetime
+    revoked: bool
+
+
+def keys_of(conn: sa.Connection, user_id: int) -> list[KeySummary]:
+    """The account's keys, newest first, revoked ones included."""
+    rows = conn.execute(
+        sa.select(api_keys.c.key_id, api_keys.c.created_at, api_keys.c.revoked_at)
+        .where(api_keys.c.user_id == user_id)
+        .order_by(api_keys.c.created_at.desc(), api_keys.c.key_id)
+    )
+    return [KeySummary(row.key_id, row.created_at, row.revoked_at is not None) for row in rows]

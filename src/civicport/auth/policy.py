@@ -6,7 +6,8 @@
   ReadScope the catalog turns into SQL.
 - `can_write`: changing rows, metadata, audience and collaborators: admins any dataset;
   publishers their department's, their own and those they collaborate on; viewers none.
-- `can_approve` / `needs_approval`: drafts (catalog.drafts).
+- `may_see_draft`, `can_approve`, `needs_approval`: drafts (catalog.drafts); a draft is hidden
+  (404) from everyone but those who may change the dataset or approve it.
 
 Whoever may not see a dataset gets exactly the answer for one that does not exist (`missing`):
 hidden means not listed, not counted, and 404, never 403.
@@ -62,9 +63,7 @@ def visible_to(principal: Principal | None, record: DatasetRecord) -> bool:
         return False
     if record.audience == "internal" or principal.role == "admin":
         return True
-    return _is_owner_or_collaborator(principal, record) or _departments_publisher(
-        principal, record
-    )
+    return _is_owner_or_collaborator(principal, record) or _departments_publisher(principal, record)
 
 
 def can_write(principal: Principal | None, record: DatasetRecord) -> bool:
@@ -73,9 +72,7 @@ def can_write(principal: Principal | None, record: DatasetRecord) -> bool:
         return False
     if principal.role == "admin":
         return True
-    return _is_owner_or_collaborator(principal, record) or _departments_publisher(
-        principal, record
-    )
+    return _is_owner_or_collaborator(principal, record) or _departments_publisher(principal, record)
 
 
 def can_approve(principal: Principal | None, record: DatasetRecord, author_id: int | None) -> bool:
@@ -90,6 +87,14 @@ def can_approve(principal: Principal | None, record: DatasetRecord, author_id: i
         and _departments_publisher(principal, record)
         and principal.user_id != author_id
     )
+
+
+def may_see_draft(
+    principal: Principal | None, record: DatasetRecord, author_id: int | None
+) -> bool:
+    """Whether `principal` may know of (and preview) a draft of the dataset: those who may
+    change the dataset or approve the draft. Anyone else is answered as if there were none."""
+    return can_write(principal, record) or can_approve(principal, record, author_id)
 
 
 def needs_approval(settings: Settings, principal: Principal, record: DatasetRecord) -> bool:

@@ -4,12 +4,15 @@ An import runs in one write transaction (datastore.transactions): a failure at a
 the catalog and the data tables exactly as they were. A replace loads a new generation table
 and points the dataset at it in the same transaction, so readers see the old rows until the
 commit and the new ones after; the old table is dropped once the swap is committed.
+The two halves of a replace are public (stage_rows, apply_staged) for catalog.drafts, whose
+drafts keep staged rows in a table of their own until an approval applies them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +57,8 @@ from civicport.datastore.writes import delete_rows as delete_stored_rows
 from civicport.errors import Conflict, InvalidUpload, NotFound
 from civicport.ingest.points import PointSource, add_points, point_field_name
 from civicport.ingest.records import ColumnSpec, ParsedTable
+from civicport.privacy.decisions import Choice, Given
+from civicport.privacy.guard import GuardedTable, guard_table, record_guarded
 
 MODES = ("create", "replace", "append", "upsert")
 # A checkbox column of this name in an upserted table marks the rows to delete (by identifier).
@@ -84,6 +89,8 @@ def import_file(
     points: Sequence[PointSource] = (),
     progress: Callable[[int], None] | None = None,
     owner_id: int | None = None,
+    privacy_decisions: Mapping[str, Choice] | None = None,
+    decided_by: str | None = None,
 ) -> ImportResult:
     """Read a file (CSV, XLSX, JSON, GeoJSON, zipped shapefile) and import it; see import_table.
 
@@ -119,6 +126,8 @@ def import_file(
             row_identifier=row_identifier,
             progress=progress,
             owner_id=owner_id,
+            privacy_decisions=privacy_decisions,
+            decided_by=decided_by,
         )
 
 
@@ -132,6 +141,8 @@ def import_table(
     row_identifier: str | None = None,
     progress: Callable[[int], None] | None = None,
     owner_id: int | None = None,
+    privacy_decisions: Mapping[str, Choice] | None = None,
+    decided_by: str | None = None,
 ) -> ImportResult:
     """Import a parsed table.
 
@@ -141,19 +152,54 @@ def import_table(
     - upsert: rows whose row-identifier value exists are updated, the others added.
     `metadata` and `owner_id` (the account creating it) are only used by create (metadata
     edits are a separate workflow).
+    Every mode passes the privacy guard (privacy.guard): the rows are scanned, the dataset's
+    decisions and `privacy_decisions` (column → choice, made by `decided_by`, kept for later
+    loads) are applied to them, and a load that would leave a public dataset with personal data
+    unresolved is refused (PrivacyUnresolved, a Conflict) with nothing changed.
     Raises InvalidUpload (bad data or arguments), NotFound (no such dataset), Conflict (id taken).
     """
     _check_mode(mode)
     now = dt.datetime.now(dt.UTC)
+    given = _given(privacy_decisions, decided_by)
     if mode == "create":
         if metadata is None:
             raise InvalidUpload("A new dataset needs metadata, at least a title")
-        return _create(engine, table, metadata, dataset_id, row_identifier, now, progress, owner_id)
+        return _create(
+            engine, table, metadata, dataset_id, row_identifier, now, progress, owner_id, given
+        )
     if not dataset_id:
         raise InvalidUpload(f"Mode '{mode}' needs the id of an existing dataset")
     if mode == "replace":
-        return _replace(engine, table, dataset_id, row_identifier, now, progress)
-    return _change(engine, table, dataset_id, mode, row_identifier, now, progress)
+        return _replace(engine, table, dataset_id, row_identifier, now, progress, given)
+    return _change(engine, table, dataset_id, mode, row_identifier, now, progress, given)
+
+
+def _given(choices: Mapping[str, Choice] | None, decided_by: str | None) -> Given | None:
+    if not choices:
+        return None
+    if not decided_by:
+        raise ValueError("privacy_decisions need decided_by: who made them")
+    return Given(dict(choices), decided_by)
+
+
+def _guard(
+    conn: sa.Connection,
+    about: DatasetRecord | DatasetMetadata,
+    table: ParsedTable,
+    given: Given | None,
+    *,
+    whole: bool,
+) -> GuardedTable:
+    """The privacy guard for a load into a dataset (its record, or a new one's metadata)."""
+    return guard_table(
+        conn,
+        about.id if isinstance(about, DatasetRecord) else None,
+        table,
+        category=about.category,
+        decisions=given,
+        whole=whole,
+        public=about.audience == "public",
+    )
 
 
 def _check_mode(mode: str) -> None:
@@ -170,6 +216,7 @@ def _create(
     now: dt.datetime,
     progress: Callable[[int], None] | None,
     owner_id: int | None,
+    given: Given | None,
 ) -> ImportResult:
     _check_metadata(metadata)
     if dataset_id is not None and not is_dataset_id(dataset_id):
@@ -177,12 +224,14 @@ def _create(
             f"'{dataset_id}' is not a dataset id: use two groups of four lowercase letters "
             "or digits joined by a dash, like abcd-1234"
         )
-    columns = _schema(table.columns, row_identifier)
-    _check_charts(metadata.charts, columns)
     with write_transaction(engine) as conn:
         dataset_id = dataset_id or _unused_id(conn)
         if store.dataset_exists(conn, dataset_id):
             raise Conflict(f"Dataset '{dataset_id}' already exists")
+        guarded = _guard(conn, metadata, table, given, whole=True)
+        table = guarded.table  # dropped columns gone, hashed ones text
+        columns = _schema(table.columns, row_identifier)
+        _check_charts(metadata.charts, columns)
         state = _load_generation(
             conn,
             dataset_id,
@@ -203,6 +252,7 @@ def _create(
             now=now,
             owner_id=owner_id,
         )
+        record_guarded(conn, dataset_id, guarded)
     return ImportResult(dataset_id, "create", state.row_count, 0, 0, state.row_count)
 
 
@@ -213,31 +263,110 @@ def _replace(
     row_identifier: str | None,
     now: dt.datetime,
     progress: Callable[[int], None] | None,
+    given: Given | None = None,
 ) -> ImportResult:
     with write_transaction(engine) as conn:
         old = store.get_dataset(conn, dataset_id, for_update=True)
-        key = row_identifier or old.row_identifier
-        columns = _schema(table.columns, key)
-        # New ids continue after the old ones, so an `:id` never names two different rows.
-        _, high = id_range(conn, old.data_table)
-        version = old.data_version + 1
-        state = _load_generation(
-            conn,
-            dataset_id,
-            version,
-            columns,
-            table,
-            key,
-            first_id=(high or 0) + 1,
-            now=now,
-            progress=progress,
+        guarded = _guard(conn, old, table, given, whole=True)
+        staged = stage_rows(
+            conn, old, guarded.table, row_identifier=row_identifier, now=now, progress=progress
         )
-        store.update_data_state(conn, dataset_id=dataset_id, state=state)
-        store.replace_columns(conn, dataset_id=dataset_id, columns=_column_records(table.columns))
+        apply_staged(conn, old, staged)
+        record_guarded(conn, dataset_id, guarded)
     # After the commit: readers that started before it may still be reading the old table.
     with write_transaction(engine) as conn:
         drop_data_table(conn, old.data_table)
-    return ImportResult(dataset_id, "replace", state.row_count, 0, old.row_count, state.row_count)
+    count = staged.state.row_count
+    return ImportResult(dataset_id, "replace", count, 0, old.row_count, count)
+
+
+@dataclass(frozen=True)
+class StagedRows:
+    """Rows loaded into a table of their own and checked, not yet the dataset's: what a
+    replace, or the approval of a draft with new data, points the dataset at (apply_staged)."""
+
+    state: store.DataState
+    columns: tuple[ColumnRecord, ...]
+
+
+def stage_rows(
+    conn: sa.Connection,
+    dataset: DatasetRecord,
+    table: ParsedTable,
+    *,
+    now: dt.datetime,
+    row_identifier: str | None = None,
+    draft: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> StagedRows:
+    """Load `table` as the dataset's next rows without pointing the dataset at them.
+
+    The rows go into the next generation's table, or with `draft` into a table whose name no
+    generation can ever take (a draft's rows wait there until it is approved or discarded).
+    New ids continue after the current ones, so an `:id` never names two different rows.
+    `table` is what the privacy guard let through (privacy.guard.guard_table), as in _replace
+    and catalog.editing.stage.
+    """
+    key = row_identifier or dataset.row_identifier
+    columns = _schema(table.columns, key)
+    _, high = id_range(conn, dataset.data_table)
+    version = dataset.data_version + 1
+    name = _draft_table_name(dataset.id) if draft else data_table_name(dataset.id, version)
+    state = _load_generation(
+        conn,
+        dataset.id,
+        version,
+        columns,
+        table,
+        key,
+        first_id=(high or 0) + 1,
+        now=now,
+        progress=progress,
+        table_name=name,
+    )
+    return StagedRows(state, tuple(_column_records(table.columns)))
+
+
+def apply_staged(conn: sa.Connection, dataset: DatasetRecord, staged: StagedRows) -> None:
+    """Point the dataset at staged rows, in the caller's transaction (readers see them from its
+    commit; the caller drops the old table after it). Conflict when the dataset's rows changed
+    after these were staged (their ids could clash) or their table is gone."""
+    if staged.state.data_version != dataset.data_version + 1:
+        raise Conflict(
+            f"The rows of dataset '{dataset.id}' changed after this data was prepared; "
+            "upload it again"
+        )
+    if not sa.inspect(conn).has_table(staged.state.data_table):
+        raise Conflict(f"The prepared data of dataset '{dataset.id}' is missing; upload it again")
+    store.update_data_state(conn, dataset_id=dataset.id, state=staged.state)
+    store.replace_columns(conn, dataset_id=dataset.id, columns=staged.columns)
+
+
+def _draft_table_name(dataset_id: str) -> str:
+    """'d_abcd_1234_draft_3f2a9c1e': generations end in _g<number>, so this never clashes with
+    one, and the random part keeps a new draft's table apart from an old one's."""
+    return f"d_{dataset_id.replace('-', '_')}_draft_{secrets.token_hex(4)}"
+
+
+def check_metadata(metadata: DatasetMetadata, columns: Sequence[ColumnRecord]) -> None:
+    """InvalidUpload unless `metadata` may describe a dataset with these columns: a title, a
+    known audience, charts over columns it has."""
+    _check_metadata(metadata)
+    _check_charts(metadata.charts, [ColumnSchema(c.field_name, c.soda_type) for c in columns])
+
+
+def update_metadata(
+    conn: sa.Connection,
+    dataset: DatasetRecord,
+    metadata: DatasetMetadata,
+    *,
+    columns: Sequence[ColumnRecord],
+    now: dt.datetime,
+) -> None:
+    """Replace the dataset's metadata (audience included) in the caller's transaction, checked
+    against `columns`, the ones it will have once the transaction commits."""
+    check_metadata(metadata, columns)
+    store.update_metadata(conn, dataset_id=dataset.id, metadata=metadata, now=now)
 
 
 def _load_generation(
@@ -251,9 +380,11 @@ def _load_generation(
     first_id: int,
     now: dt.datetime,
     progress: Callable[[int], None] | None,
+    table_name: str | None = None,
 ) -> store.DataState:
-    """Create a new data table, fill it, check its keys and index it."""
-    name = data_table_name(dataset_id, version)
+    """Create a new data table (`table_name`, by default the generation's), fill it, check its
+    keys and index it."""
+    name = table_name or data_table_name(dataset_id, version)
     create_data_table(conn, name, columns)
     if table.column_batches is not None:
         finish = functools.partial(convert_columns, columns, conn.dialect.name)
@@ -291,10 +422,13 @@ def _change(
     row_identifier: str | None,
     now: dt.datetime,
     progress: Callable[[int], None] | None,
+    given: Given | None = None,
 ) -> ImportResult:
     """Append or upsert into the current table, in place."""
     with write_transaction(engine) as conn:
         dataset = store.get_dataset(conn, dataset_id, for_update=True)
+        guarded = _guard(conn, dataset, table, given, whole=False)
+        table = guarded.table
         columns = _matching_columns(dataset, table.columns)
         _, high = id_range(conn, dataset.data_table)
         first_id = (high or 0) + 1
@@ -323,6 +457,7 @@ def _change(
             )
         state = _state_after(conn, dataset, counts, now, key)
         store.update_data_state(conn, dataset_id=dataset_id, state=state)
+        record_guarded(conn, dataset_id, guarded)
     return ImportResult(
         dataset_id, mode, counts.created, counts.updated, counts.deleted, state.row_count
     )
@@ -333,13 +468,18 @@ def write_rows(engine: sa.Engine, dataset_id: str, tables: Sequence[ParsedTable]
     row identifier, or appended when it has none. A checkbox column named DELETED_FIELD marks
     rows to delete by identifier. Tables are applied in order; each may carry its own subset of
     the dataset's columns (only those change in updated rows). This is the Producer API's write.
+    Each table passes the privacy guard: the dataset's decisions apply to its rows, and a write
+    bringing unresolved personal data into a public dataset is refused (PrivacyUnresolved).
     """
     now = dt.datetime.now(dt.UTC)
     total = WriteCounts()
     with write_transaction(engine) as conn:
         dataset = store.get_dataset(conn, dataset_id, for_update=True)
         key = dataset.row_identifier
-        for table in tables:
+        for incoming in tables:
+            guarded = _guard(conn, dataset, incoming, None, whole=False)
+            record_guarded(conn, dataset_id, guarded)  # the next table's guard sees its findings
+            table = guarded.table
             columns = _matching_columns(dataset, table.columns)
             _, high = id_range(conn, dataset.data_table)
             first_id = (high or 0) + 1

@@ -142,12 +142,10 @@ def insert_dataset(
     owner_id: int | None = None,
 ) -> None:
     """Add a dataset's catalog row and its columns."""
-    values = asdict(metadata)
-    values["tags"] = list(metadata.tags)
     conn.execute(
         datasets.insert().values(
             id=dataset_id,
-            **values,
+            **_metadata_values(metadata),
             **asdict(state),
             owner_id=owner_id,
             created_at=now,
@@ -155,6 +153,24 @@ def insert_dataset(
         )
     )
     _insert_columns(conn, dataset_id, columns)
+
+
+def update_metadata(
+    conn: sa.Connection, *, dataset_id: str, metadata: DatasetMetadata, now: dt.datetime
+) -> None:
+    """Replace a dataset's metadata, audience included, and move its metadata time."""
+    conn.execute(
+        datasets.update()
+        .where(datasets.c.id == dataset_id)
+        .values(**_metadata_values(metadata), metadata_updated_at=now)
+    )
+
+
+def _metadata_values(metadata: DatasetMetadata) -> dict[str, Any]:
+    """Column values of `metadata`: JSON lists for its tags and (as dicts) its charts."""
+    values = asdict(metadata)
+    values["tags"] = list(metadata.tags)
+    return values
 
 
 def update_data_state(conn: sa.Connection, *, dataset_id: str, state: DataState) -> None:
@@ -232,11 +248,12 @@ def _record(
     if values["summary_dimensions"] is not None:
         values["summary_dimensions"] = tuple(values["summary_dimensions"])
     for name in ("created_at", "metadata_updated_at", "data_updated_at"):
-        values[name] = _utc(values[name])
+        values[name] = utc(values[name])
     return DatasetRecord(**values, columns=columns, collaborators=collaborators)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
+def utc(value: dt.datetime) -> dt.datetime:
+    """A stored time as aware UTC."""
     # SQLite hands back the naive UTC value we stored; PostgreSQL an aware one in its timezone.
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""The command line: `civicport demo | serve | import | users | keys | audit`.
+"""The command line: `civicport demo | serve | import | privacy | users | keys | audit`.
 
 Each command parses its arguments, calls one service function and prints the result; results go
 to stdout, progress and errors to stderr. Exit codes: 0 success, 1 a failure the message
@@ -14,6 +14,7 @@ from civicport.cli.accounts import keys_app, users_app
 from civicport.cli.audit import audit_app
 from civicport.cli.demo import demo_command
 from civicport.cli.importer import import_command
+from civicport.cli.privacy import privacy_app
 from civicport.cli.serve import serve_command
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
 app.command("import")(import_command)
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")

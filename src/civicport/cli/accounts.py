@@ -1,4 +1,5 @@
-"""`civicport users add` and `civicport keys create`: staff accounts and their API keys."""
+"""`civicport users add|password` and `civicport keys create`: staff accounts, their passwords
+and their API keys."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from civicport.auth.accounts import create_user
 from civicport.auth.audit import CLI_ACTOR, record_event
 from civicport.auth.keys import create_key
 from civicport.auth.principal import ROLES, Principal
+from civicport.auth.resets import set_password
 from civicport.cli.output import err_console, reporting_errors
 from civicport.config import load_settings
 from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
+from civicport.errors import NotFound
 
 Role = StrEnum("Role", {name: name for name in ROLES})
 T = TypeVar("T")
@@ -51,14 +54,30 @@ def add_user(
     department: str | None = typer.Option(
         None, "--department", help="The department whose datasets a publisher manages."
     ),
+    approver: bool = typer.Option(
+        False, "--approver", help="May approve the department's drafts and public releases."
+    ),
 ) -> None:
-    """Add a staff account."""
+    """Add a staff account.
+
+    Example: civicport users add ana@city.gov --role publisher --department Health --approver
+    """
 
     def add(conn: sa.Connection) -> Principal:
         user = create_user(
-            conn, email=email, role=role.value, password=password, department=department
+            conn,
+            email=email,
+            role=role.value,
+            password=password,
+            department=department,
+            can_approve=approver,
         )
-        detail = {"email": user.email, "role": user.role, "department": user.department}
+        detail = {
+            "email": user.email,
+            "role": user.role,
+            "department": user.department,
+            "can_approve": user.can_approve,
+        }
         record_event(conn, actor=CLI_ACTOR, action="user.create", detail=detail)
         return user
 
@@ -66,6 +85,38 @@ def add_user(
     typer.echo(user.email)
     if password is None:
         err_console.print("No password set: this account can hold API keys but not sign in.")
+
+
+@users_app.command("password")
+def reset_password(
+    email: str = typer.Argument(..., help="The account's email address.", show_default=False),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt="New password",
+        confirmation_prompt=True,
+        hide_input=True,
+        help="The new password (12+ characters); asked for, unseen, when not given.",
+    ),
+) -> None:
+    """Set a new password for an account (for a person who cannot reset it by mail).
+
+    Every place where the account is signed in is signed out.
+
+    Example: civicport users password ana@city.gov
+    """
+
+    def change(conn: sa.Connection) -> Principal:
+        user = set_password(conn, email, password)
+        if user is None:
+            raise NotFound(f"No account for {email}")
+        detail = {"email": user.email, "by": "operator"}
+        record_event(conn, actor=CLI_ACTOR, action="account.password_reset", detail=detail)
+        return user
+
+    user = _in_transaction(change)
+    typer.echo(user.email)
+    err_console.print("Password changed; the account's sessions have ended.")
 
 
 @keys_app.command("create")

@@ -1,21 +1,31 @@
-"""`civicport import`: load a file into a new or existing dataset and print its id."""
+"""`civicport import`: load a file into a new or existing dataset and print its id.
+
+Every import passes the privacy guard; `--privacy COLUMN=ACTION` gives its decisions. An import
+the guard refuses prints what it found and the flags that resolve it, and changes nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.filesize import decimal
+from rich.markup import escape
 
 from civicport.auth.audit import CLI_ACTOR, record_event
 from civicport.catalog.records import AUDIENCES, DatasetMetadata
 from civicport.catalog.service import MODES, ImportResult, import_file
 from civicport.cli.output import err_console, fail, reporting_errors, row_progress
+from civicport.cli.privacy import error_items, resolution_flags
 from civicport.config import load_settings
 from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
 from civicport.ingest.points import PointSource
+from civicport.privacy.decisions import Choice, PrivacyUnresolved, Unresolved, parse_assignment
+from civicport.privacy.guard import unresolved
 
 # Typer shows and checks choices from an Enum; built from the catalog's own lists so the CLI
 # cannot drift from what the service accepts.
@@ -65,6 +75,14 @@ def import_command(
         "--mode",
         help="create a dataset, or replace, append to or upsert into the one named by --id.",
     ),
+    privacy: list[str] = typer.Option(
+        [],
+        "--privacy",
+        metavar="COLUMN=ACTION",
+        help="A privacy decision on a column the guard flags: drop, hash, generalize (addresses "
+        "to their hundred block, exact locations to a coarser grid) or accept:REASON; kept "
+        "for later loads. Repeat for more.",
+    ),
 ) -> None:
     """Import PATH as a dataset and print the dataset's id.
 
@@ -77,6 +95,7 @@ def import_command(
     with reporting_errors():
         overrides = parse_type_overrides(types)
         point_sources = parse_points(points)
+        decisions = dict(parse_assignment(value) for value in privacy)
         if not path.is_file():
             fail(f"No such file: {path}")
         metadata = DatasetMetadata(
@@ -86,11 +105,30 @@ def import_command(
             tags=tuple(tags),
             audience=audience.value,
         )
-        result = _run_import(
-            path, metadata, dataset_id, mode.value, row_id, overrides, point_sources
-        )
+        try:
+            result, left = _run_import(
+                path, metadata, dataset_id, mode.value, row_id, overrides, point_sources, decisions
+            )
+        except PrivacyUnresolved as error:
+            _refused(error)
     err_console.print(_summary(result), highlight=False, soft_wrap=True)
+    if left:
+        err_console.print(
+            f"[yellow]Privacy: {len(left)} finding(s) unresolved, so {result.dataset_id} cannot "
+            f"be made public yet; see `civicport privacy show {result.dataset_id}`.[/yellow]",
+            highlight=False,
+            soft_wrap=True,
+        )
     typer.echo(result.dataset_id)
+
+
+def _refused(error: PrivacyUnresolved) -> NoReturn:
+    """What the guard found, and the flags that resolve it; nothing was imported."""
+    err_console.print(f"[red]Error: {escape(error.message)}[/red]", highlight=False, soft_wrap=True)
+    err_console.print("Nothing was imported. Import again with a decision for each column:")
+    for line in resolution_flags(error_items(error.data)):
+        err_console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=1)
 
 
 def parse_type_overrides(values: list[str]) -> dict[str, str]:
@@ -130,7 +168,9 @@ def _run_import(
     row_id: str | None,
     overrides: dict[str, str],
     points: list[PointSource],
-) -> ImportResult:
+    decisions: Mapping[str, Choice],
+) -> tuple[ImportResult, list[Unresolved]]:
+    """Import, record it in the audit log, and say what the guard left unresolved."""
     engine = make_engine(load_settings())
     try:
         upgrade(engine)
@@ -145,6 +185,8 @@ def _run_import(
                 type_overrides=overrides or None,
                 points=points,
                 progress=progress,
+                privacy_decisions=decisions,
+                decided_by=CLI_ACTOR,
             )
         # The import committed in its own transaction; recorded once it has succeeded.
         with engine.begin() as conn:
@@ -155,7 +197,16 @@ def _run_import(
                 dataset_id=result.dataset_id,
                 detail=_audit_detail(result, path),
             )
-        return result
+            for column, choice in decisions.items():
+                record_event(
+                    conn,
+                    actor=CLI_ACTOR,
+                    action="privacy.decide",
+                    dataset_id=result.dataset_id,
+                    detail={"column": column, "decision": choice.action, "reason": choice.reason},
+                )
+            left = unresolved(conn, result.dataset_id)
+        return result, left
     finally:
         engine.dispose()
 

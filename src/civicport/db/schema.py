@@ -228,4 +228,13 @@ privacy_decisions = sa.Table(
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Column("decided_by", sa.Text, nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    # The finding kinds the decision was made for: accept and generalize cover only these, so
+    # a new kind of personal data in the column is flagged again (privacy.decisions.covers).
+    sa.Column("kinds", sa.JSON, nullable=False, default=list, server_default="[]"),
+    # The dataset's secret hashing key (the same in each of its rows): hashed columns keep
+    # their values across loads, so they still join. Never shown.
+    sa.Column("salt", sa.Text, nullable=False),
+    # False while the stored rows predate a drop/hash/generalize decision; the next full load
+    # (create or replace) applies it. A dataset with a pending decision cannot become public.
+    sa.Column("applied", sa.Boolean, nullable=False, server_default=sa.false()),
 )

@@ -10,9 +10,10 @@ from typing import Any
 
 from civicport.catalog.records import DatasetMetadata, SavedChart
 from civicport.ingest.points import PointSource
+from civicport.privacy.decisions import Choice, parse_choice
 
 # Catalog keys that are not dataset metadata.
-_IMPORT_KEYS = {"id", "file", "row_identifier", "types", "points"}
+_IMPORT_KEYS = {"id", "file", "row_identifier", "types", "points", "privacy"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class DemoDataset:
     row_identifier: str | None = None
     types: dict[str, str] = field(default_factory=dict)
     points: tuple[PointSource, ...] = ()
+    privacy: dict[str, Choice] = field(default_factory=dict)  # the privacy guard's decisions
 
 
 def data_dir() -> Path:
@@ -58,6 +60,7 @@ def _dataset(entry: dict[str, Any], folder: Path) -> DemoDataset:
         row_identifier=entry.get("row_identifier"),
         types=dict(entry.get("types", {})),
         points=tuple(PointSource(**point) for point in entry.get("points", ())),
+        privacy={k: parse_choice(v) for k, v in entry.get("privacy", {}).items()},
     )
 
 

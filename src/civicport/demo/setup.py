@@ -15,6 +15,8 @@ from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
 from civicport.demo.catalog import DemoDataset, demo_datasets
 
+# Who the sample datasets' privacy decisions are recorded as made by.
+DEMO_ACTOR = "demo"
 # Given a label, a context manager that yields the callback a load reports its row count to.
 ProgressFactory = Callable[[str], AbstractContextManager[Callable[[int], None] | None]]
 
@@ -62,4 +64,6 @@ def _import(
             type_overrides=dataset.types or None,
             points=dataset.points,
             progress=report,
+            privacy_decisions=dataset.privacy,
+            decided_by=DEMO_ACTOR,
         )

@@ -4,8 +4,10 @@
     for f in findings:
         print(f.message)  # "Column 'Name' holds people's names (100% of 5,000 sampled values)"
 
-`scan` looks, `transforms` changes values (hundred blocks, coarser points, salted hashes).
-Both are pure functions: no storage, no HTTP. See docs/privacy.md.
+`scan` looks, `transforms` changes values (hundred blocks, coarser points, salted hashes):
+both are pure functions, exported here. `decisions` says what a publisher's decision resolves,
+`plan` applies decisions to rows as they stream, `store` keeps findings and decisions, and
+`guard` puts every load through all of it (guard_table, check_publishable). See docs/privacy.md.
 """
 
 from __future__ import annotations

@@ -7,19 +7,25 @@ string, `static` for asset URLs, and `site` for the portal's name, about text an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from civicport import __version__
+from civicport.api.deps import current_principal
+from civicport.auth.principal import Principal
+from civicport.auth.sessions import SESSION_COOKIE
 from civicport.config import Settings
+from civicport.web import csrf
 from civicport.web.formatting import Formatter
 from civicport.web.i18n import (
     LANGUAGE_COOKIE,
@@ -30,6 +36,8 @@ from civicport.web.i18n import (
     translations,
 )
 from civicport.web.markdown import plain_summary, render_markdown
+
+log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -120,6 +128,29 @@ def gettext_for(request: Request) -> Callable[[str], str]:
     return translations(request_language(request).code).gettext
 
 
+def sign_in_url(request: Request) -> str:
+    """The sign-in page, bringing the person back to this page (when it is one they can GET)."""
+    if request.method not in ("GET", "HEAD") or request.url.path.startswith("/account/"):
+        return "/account/sign-in"
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/account/sign-in?" + urlencode({"next": here})
+
+
+def _page_principal(request: Request) -> Principal | None:
+    """Who is signed in, as the route's PrincipalDep found it, else from the session cookie: the
+    header shows it on every page. A request sending an API key (a program) is left as the route
+    found it, and a page is still rendered when the database cannot say (an error page)."""
+    if hasattr(request.state, "principal") or "authorization" in request.headers:
+        return getattr(request.state, "principal", None)
+    if SESSION_COOKIE not in request.cookies:
+        return None
+    try:
+        return current_principal(request)
+    except sa.exc.SQLAlchemyError:
+        log.warning("could not read the session of a page request", exc_info=True)
+        return None
+
+
 def render_page(
     request: Request,
     template: str,
@@ -132,6 +163,7 @@ def render_page(
     settings: Settings = request.app.state.settings
     choice = request_language(request)
     strings = translations(choice.code)
+    form_token = csrf.FormToken(request)
     context = {
         "request": request,
         "site": Site.from_settings(settings),
@@ -144,8 +176,11 @@ def render_page(
         "static": static_url,
         "plain": plain_summary,
         "base_url": base_url(request, settings),
-        # Who is signed in (None: nobody), as the route's PrincipalDep found it.
-        "principal": getattr(request.state, "principal", None),
+        # Who is signed in (None: nobody), for the header and the route's own use.
+        "principal": _page_principal(request),
+        # The hidden field every POST form carries (web/csrf.py).
+        "csrf_token": form_token,
+        "sign_in_url": sign_in_url(request),
         **values,
     }
     html = _environment.get_template(template).render(context)
@@ -155,9 +190,10 @@ def render_page(
     if context["principal"] is not None:
         # What a signed-in person sees is theirs: no shared cache may keep it.
         response.headers.setdefault("Cache-Control", "private, no-store")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    if form_token.used or csrf.token_was_made(request):
+        # A page with a form carries this browser's token: no shared cache may keep it.
+        response.headers.setdefault("Cache-Control", "private, no-store")
+        csrf.set_cookie(request, response)
     if choice.explicit:
         response.set_cookie(
             LANGUAGE_COOKIE, choice.code, max_age=LANGUAGE_COOKIE_SECONDS, samesite="lax"

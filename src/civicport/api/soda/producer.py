@@ -13,6 +13,12 @@ sends it) or CSV whose header row names fields. Values are converted to the colu
 the importer's own converters (ingest.values, in the mode used for types a person chose), all
 before anything is written; the rows are then applied through the catalog service in one
 transaction, so a request changes every row it names or none.
+
+Writes pass the privacy guard like every load (privacy.guard): the dataset's decisions apply to
+the rows written (a hashed column is hashed, a generalised address stored as its hundred block,
+fields of a dropped column ignored), and a write bringing personal data no decision covers into
+a public dataset answers 409 `privacy.unresolved`, naming each column and kind, with nothing
+written.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from civicport.errors import (
 )
 from civicport.ingest.records import ColumnSpec, ParsedTable
 from civicport.ingest.values import CONVERTERS, LENIENT, BadValue
+from civicport.privacy import store as privacy_store
 
 router = APIRouter(tags=["SODA Producer"])
 
@@ -271,7 +278,7 @@ def _apply(
     engine: sa.Engine, record: DatasetRecord, rows: list[Row], *, replace: bool
 ) -> dict[str, int]:
     columns = {c.field_name: c for c in record.columns}
-    typed = _typed_rows(record, columns, rows)
+    typed = _typed_rows(record, columns, _without_dropped(engine, record, rows))
     deletes = [r for r in typed if r.get(DELETED)]
     if replace:
         kept = [r for r in typed if not r.get(DELETED)]
@@ -293,6 +300,18 @@ def _apply(
         errors=len(deletes) - result.rows_deleted,  # deleting a missing row (soda.md §9.1)
         by_row_identifier=matched if record.row_identifier else 0,
     )
+
+
+def _without_dropped(engine: sa.Engine, record: DatasetRecord, rows: list[Row]) -> list[Row]:
+    """The rows without the fields of columns the publisher dropped for privacy: a client
+    syncing its full records keeps working, and the dropped values are never stored."""
+    with engine.connect() as conn:
+        dropped = {
+            d.field_name for d in privacy_store.decisions(conn, record.id) if d.action == "drop"
+        }
+    if not dropped.intersection(name for row in rows for name in row):
+        return rows
+    return [{k: v for k, v in row.items() if k not in dropped} for row in rows]
 
 
 def _counters(

@@ -81,14 +81,36 @@ def dataset_page(
 ) -> HTMLResponse:
     with engine.connect() as conn:
         record = visible_dataset(conn, dataset_id, principal)
-        view = _build_view(conn, record, request, settings)
-    fragment = request.headers.get("x-fragment") == "view"
-    if not fragment:
+        response = render_dataset(request, conn, record, settings)
+    if request.headers.get("x-fragment") != "view":
         background.add_task(_count_view, engine, record.id)
+    return response
+
+
+def render_dataset(
+    request: Request,
+    conn: sa.Connection,
+    record: DatasetRecord,
+    settings: Settings,
+    *,
+    template: str = "dataset.html",
+    **extra: Any,
+) -> HTMLResponse:
+    """The page of `record` (`template`, which may extend dataset.html) — or with the header
+    `X-Fragment: view` only its views — for the reader's state: 400 for bad input, 404 past
+    the last page. The draft preview renders a draft's record with it, so that it looks
+    exactly as the published page will."""
+    view = _build_view(conn, record, request, settings)
     status = 400 if view.error else (404 if _past_last_page(view) else 200)
-    template = "dataset_view.html" if fragment else "dataset.html"
+    fragment = request.headers.get("x-fragment") == "view"
     values = _page_values(request, settings, record, view)
-    return render_page(request, template, status_code=status, **values)
+    return render_page(
+        request,
+        "dataset_view.html" if fragment else template,
+        status_code=status,
+        **values,
+        **extra,
+    )
 
 
 def _page_values(

@@ -1,18 +1,13 @@
 """``/developers``: the rate limits explained, and a form where developers register app tokens
 themselves (soda.md §7: a token names an app for throttling; it grants no access).
 
-The form is protected against cross-site posts by a double-submit token: the page sets a random
-``civicport_csrf`` cookie (HttpOnly, SameSite=Strict) and puts the same value in a hidden field;
-a post whose field and cookie differ, or lack either, is refused. Registrations are rate-limited
-per client address with the same limiter as reads.
+The form is protected against cross-site posts by the site's double-submit token (web/csrf.py).
+Registrations are rate-limited per client address with the same limiter as reads.
 """
 
 from __future__ import annotations
 
-import hmac
 import re
-import secrets
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from limits import parse_many
@@ -23,13 +18,12 @@ from civicport.api.deps import EngineDep, SettingsDep
 from civicport.api.throttle import REGISTRATION, client_address, throttle_for
 from civicport.auth.audit import ANONYMOUS_ACTOR, record_event
 from civicport.auth.tokens import register_app_token
+from civicport.web.csrf import read_form
 from civicport.web.i18n import N_
 from civicport.web.pages import base_url, gettext_for, render_page
 
 router = APIRouter(tags=["Pages"])
 
-CSRF_COOKIE = "civicport_csrf"
-CSRF_FIELD = "csrf_token"
 LONGEST_APP_NAME = 100
 LONGEST_EMAIL = 254  # RFC 5321's longest path
 LARGEST_FORM_BYTES = 4096
@@ -45,25 +39,9 @@ def developers(request: Request, settings: SettingsDep) -> HTMLResponse:
 @router.post("/developers/tokens", response_class=HTMLResponse, include_in_schema=False)
 async def register_token(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
     _ = gettext_for(request)
-    body = await request.body()
-    if len(body) > LARGEST_FORM_BYTES:
-        return _form_page(request, settings, status=400, error=_("The form is too large."))
-    form = dict(parse_qsl(body.decode("utf-8", "replace")))
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    field = form.get(CSRF_FIELD, "")
-    if not cookie or not field or not hmac.compare_digest(cookie.encode(), field.encode()):
-        return render_page(
-            request,
-            "error.html",
-            status_code=403,
-            status=403,
-            message=_(
-                "This form has expired or did not come from this site. "
-                "Open the developers page again and send the form from there."
-            ),
-        )
-    app_name = " ".join(form.get("app_name", "").split())
-    email = form.get("email", "").strip()
+    form = await read_form(request, max_bytes=LARGEST_FORM_BYTES)
+    app_name = " ".join(str(form.get("app_name", "")).split())
+    email = str(form.get("email", "")).strip()
     values = {"app_name": app_name, "email": email}
     problem = _problem(app_name, email)
     if problem is not None:
@@ -119,14 +97,12 @@ def _form_page(
 ) -> HTMLResponse:
     if error is not None and "%(email)s" in error:
         error = error % {"email": values.get("email", "")[:80]}
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     base = base_url(request, settings)
-    response = render_page(
+    return render_page(
         request,
         "developers.html",
         status_code=status,
         headers={"Cache-Control": "no-store", **(headers or {})},
-        csrf=csrf,
         error=error,
         token=token,
         app_name=values.get("app_name", ""),
@@ -136,15 +112,6 @@ def _form_page(
         example_url=f"{base}/resource/xxxx-xxxx.json",
         domain=base.split("://", 1)[-1],
     )
-    response.set_cookie(
-        CSRF_COOKIE,
-        csrf,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/developers",
-    )
-    return response
 
 
 def limit_parts(text: str) -> list[tuple[int, str]]:

@@ -76,6 +76,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False, server_default=""),
         sa.Column("decided_by", sa.Text, nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("kinds", sa.JSON, nullable=False, server_default="[]"),
+        sa.Column("salt", sa.Text, nullable=False),
+        sa.Column("applied", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.PrimaryKeyConstraint("dataset_id", "field_name", name="pk_privacy_decisions"),
     )
 
