@@ -54,6 +54,9 @@ def test_filters(engine: sa.Engine) -> None:
         assert len(list_events(conn, since=naive_past)) == 4
         assert len(list_events(conn, limit=2)) == 2
         assert [e.action for e in list_events(conn, limit=1, offset=3)] == ["user.create"]
+        future = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        assert len(list_events(conn, until=future)) == 4
+        assert list_events(conn, until=future - dt.timedelta(hours=2)) == []
 
 
 def test_an_event_in_a_rolled_back_transaction_is_gone(engine: sa.Engine) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from civicport.auth.audit import list_events
+from civicport.auth.signin import sign_in
 from civicport.catalog.ids import is_dataset_id
 from civicport.catalog.records import DatasetMetadata
 from civicport.catalog.store import get_dataset
 from civicport.demo.catalog import demo_datasets
-from civicport.demo.setup import setup_demo
+from civicport.demo.setup import DEMO_ADMIN_EMAIL, setup_demo
 
 # Data rows in each bundled file (from shared/data/README.md), in catalog order.
 EXPECTED_ROWS = {"food-insp": 25_549, "crne-prmt": 441, "pthl-kcmo": 4_493, "crsh-hfd1": 38_949}
@@ -52,7 +54,7 @@ def test_metadata_keys_map_onto_dataset_metadata():
 
 @pytest.mark.slow
 def test_setup_demo_imports_each_dataset_once(settings, engine):
-    first = setup_demo(settings)
+    first, admin = setup_demo(settings)
 
     assert [o.dataset.id for o in first] == list(EXPECTED_ROWS)
     assert all(o.result is not None for o in first)
@@ -64,8 +66,17 @@ def test_setup_demo_imports_each_dataset_once(settings, engine):
         crash_types = {c.field_name: c.soda_type for c in get_dataset(conn, "crsh-hfd1").columns}
         assert crash_types["location"] == "point"  # the Hartford point layer maps
 
-    second = setup_demo(settings)
+    # A new portal gets one admin, whose random password signs in; a second run makes none.
+    assert admin is not None
+    assert admin.email == DEMO_ADMIN_EMAIL
+    with engine.connect() as conn:
+        principal, _cookie = sign_in(conn, admin.email, admin.password, key="k")
+        assert principal.role == "admin"
+        assert list_events(conn, action="user.create")[0].actor == "demo"
 
+    second, again = setup_demo(settings)
+
+    assert again is None
     assert all(o.result is None for o in second)
     with engine.connect() as conn:
         assert {i: get_dataset(conn, i).data_version for i in EXPECTED_ROWS} == versions

@@ -17,10 +17,17 @@ def demo_command(host: str = HOST_OPTION, port: int = PORT_OPTION) -> None:
     with reporting_errors():
         from civicport.demo.setup import setup_demo  # heavy: readers and the catalog service
 
-        outcomes = setup_demo(settings, progress=row_progress)
+        outcomes, admin = setup_demo(settings, progress=row_progress)
     for outcome in outcomes:
         state = "imported" if outcome.result else "already there"
         err_console.print(
             f"  {outcome.dataset.id}  {outcome.dataset.metadata.title} ({state})", highlight=False
+        )
+    if admin is not None:
+        err_console.print(
+            f"Staff sign-in at http://{host}:{port}/account/sign-in as {admin.email} with the "
+            f"password {admin.password} (shown this once; change it with "
+            f"`civicport users password {admin.email}`).",
+            highlight=False,
         )
     run_server(settings, host=host, port=port)

@@ -152,23 +152,14 @@ def _day(
 def _events(
     conn: sa.Connection, filters: AuditFilters, *, offset: int, limit: int
 ) -> list[AuditEvent]:
-    """The filtered events, newest first, from `offset`.
-
-    list_events filters by a start time only; the end of the range is met by skipping the
-    events newer than it (counted first — they come first, newest first). That count stops at
-    MOST_EVENTS, which bounds the work of a date range deep in a long log.
-    """
-
-    def page(since: dt.datetime | None, skip: int, most: int) -> list[AuditEvent]:
-        return list_events(
-            conn,
-            since=since,
-            actor=filters.actor or None,
-            action=filters.action or None,
-            dataset_id=filters.dataset or None,
-            offset=skip,
-            limit=most,
-        )
-
-    newer = 0 if filters.until is None else len(page(filters.until, 0, MOST_EVENTS))
-    return page(filters.since, newer + offset, limit)
+    """The filtered events, newest first, from `offset`."""
+    return list_events(
+        conn,
+        since=filters.since,
+        until=filters.until,
+        actor=filters.actor or None,
+        action=filters.action or None,
+        dataset_id=filters.dataset or None,
+        offset=offset,
+        limit=limit,
+    )
