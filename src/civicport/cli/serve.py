@@ -43,6 +43,7 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
     # Imported here: `civicport import` never needs the web stack, and starts faster without it.
     import uvicorn
 
+    from civicport.api.access_log import log_config
     from civicport.api.http_protocol import SodaHttpToolsProtocol
 
     err_console.print(
@@ -57,5 +58,6 @@ def run_server(settings: Settings, *, host: str, port: int, workers: int = 1) ->
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config(),
         http=SodaHttpToolsProtocol,
     )
