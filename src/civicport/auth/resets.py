@@ -10,12 +10,12 @@ hash, so the fingerprint no longer matches — which also ends every open sessio
 from __future__ import annotations
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 
 from civicport.auth.accounts import PRINCIPAL_COLUMNS, principal_from_row
 from civicport.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from civicport.auth.principal import Principal
-from civicport.auth.sessions import password_fingerprint
+from civicport.auth.sessions import account_for_token, account_token
 from civicport.db.schema import users
 from civicport.errors import InvalidUpload
 
@@ -29,7 +29,7 @@ def _serializer(key: str) -> URLSafeTimedSerializer:
 
 def reset_token(key: str, user_id: int, password_hash: str | None) -> str:
     """The token for a reset link of account `user_id` whose hash is now `password_hash`."""
-    return _serializer(key).dumps({"u": user_id, "p": password_fingerprint(password_hash)})
+    return account_token(_serializer(key), user_id, password_hash)
 
 
 def reset_token_for(conn: sa.Connection, email: str, *, key: str) -> tuple[Principal, str] | None:
@@ -47,18 +47,7 @@ def reset_token_for(conn: sa.Connection, email: str, *, key: str) -> tuple[Princ
 
 
 def _account_for(conn: sa.Connection, token: str, key: str) -> tuple[Principal, str | None] | None:
-    try:
-        payload = _serializer(key).loads(token, max_age=RESET_LINK_SECONDS)
-    except BadSignature:  # SignatureExpired is one too
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
-        return None
-    row = conn.execute(
-        sa.select(*PRINCIPAL_COLUMNS, users.c.password_hash).where(users.c.id == payload["u"])
-    ).first()
-    if row is None or password_fingerprint(row.password_hash) != payload.get("p"):
-        return None
-    return principal_from_row(row), row.password_hash
+    return account_for_token(conn, _serializer(key), token, RESET_LINK_SECONDS)
 
 
 def account_for_reset(conn: sa.Connection, token: str, *, key: str) -> Principal | None:
