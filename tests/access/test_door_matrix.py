@@ -428,3 +428,18 @@ def _row_missing(door: Door, expected: int | None, response) -> bool:
 def _typo(word: str) -> str:
     """The word with two letters swapped: one edit away, so search corrects it."""
     return (word[:2] + word[3] + word[2] + word[4:]).lower()
+
+
+def test_counts_include_only_what_each_reader_may_see(client: TestClient, world: World) -> None:
+    """Hidden means not counted either: the catalog API's total, the home page's and the
+    catalog page's counts are those of the datasets the reader may see."""
+    for principal in PRINCIPALS:
+        client.cookies.clear()
+        if principal != "anonymous":
+            client.cookies.update(world.cookies[principal])
+        visible = sum(may_see(principal, audience) for audience in AUDIENCES)
+        label = f"{visible} dataset" + ("" if visible == 1 else "s")
+        catalog = client.get("/api/catalog/v1", params={"q": "permits"}).json()
+        assert catalog["resultSetSize"] == visible, principal
+        assert label in client.get("/").text, principal
+        assert label in client.get("/browse").text, principal
