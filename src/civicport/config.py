@@ -73,7 +73,9 @@ class Settings(BaseModel):
         "measure or debug queries against the rows themselves.",
     )
     max_upload_bytes: int = Field(
-        default=2_000_000_000, description="Largest file `civicport import` accepts, in bytes."
+        default=2_000_000_000,
+        description="Largest file an import (command line or browser upload) accepts, in bytes; "
+        "also the most an archive (a zipped shapefile or geodatabase) may unpack to.",
     )
     rate_limit_anonymous: str = Field(
         default="1000/hour",

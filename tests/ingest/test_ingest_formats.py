@@ -8,6 +8,7 @@ import pytest
 
 from civicport.errors import InvalidUpload
 from civicport.ingest.reader import read_file
+from civicport.ingest.records import ReadOptions
 
 # --- CSV / TSV -------------------------------------------------------------------------------
 
@@ -108,7 +109,7 @@ def test_xlsx_types_sheets_and_trailing_empty_rows(tmp_path, load):
     sheet.append([None, None, None, None])
     sheet.cell(row=10, column=1).number_format = "0.00"  # formatted but empty rows below
     workbook.save(path)
-    types, rows = load(path, sheet="Data")
+    types, rows = load(path, options=ReadOptions(sheet="Data"))
     assert types == {
         "name": "text",
         "when": "floating_timestamp",
@@ -122,7 +123,7 @@ def test_xlsx_types_sheets_and_trailing_empty_rows(tmp_path, load):
     with pytest.raises(
         InvalidUpload, match="no sheet named 'Nope'; its sheets are 'Cover', 'Data'"
     ):
-        read_file(path, sheet="Nope")
+        read_file(path, options=ReadOptions(sheet="Nope"))
 
 
 def test_corrupt_xlsx_is_refused(write, tmp_path):

@@ -56,7 +56,7 @@ from civicport.datastore.writes import (
 from civicport.datastore.writes import delete_rows as delete_stored_rows
 from civicport.errors import Conflict, InvalidUpload, NotFound
 from civicport.ingest.points import PointSource, add_points, point_field_name
-from civicport.ingest.records import ColumnSpec, ParsedTable
+from civicport.ingest.records import ColumnSpec, ParsedTable, ReadOptions
 from civicport.privacy.decisions import Choice, Given
 from civicport.privacy.guard import GuardedTable, guard_table, record_guarded
 
@@ -91,12 +91,14 @@ def import_file(
     owner_id: int | None = None,
     privacy_decisions: Mapping[str, Choice] | None = None,
     decided_by: str | None = None,
+    read_options: ReadOptions | None = None,
 ) -> ImportResult:
-    """Read a file (CSV, XLSX, JSON, GeoJSON, zipped shapefile) and import it; see import_table.
+    """Read a file (any format of docs/formats.md) and import it; see import_table.
 
     When adding to an existing dataset (append, upsert) the file's columns are read as the
     dataset's types, so '00123' stays text if the column is text. `points` adds point columns
-    built from latitude and longitude columns (see ingest.points).
+    built from latitude and longitude columns (see ingest.points). `read_options` picks a
+    workbook's sheet or a GIS file's layer and bounds how large an archive may unpack.
 
     >>> import_file(engine, Path("permits.csv"), metadata=DatasetMetadata(title="Permits"))
     ... # doctest: +SKIP
@@ -116,7 +118,9 @@ def import_file(
         }
         overrides = existing_types | overrides
     with paused_gc():
-        table = add_points(read_file(path, type_overrides=overrides or None), points)
+        table = add_points(
+            read_file(path, type_overrides=overrides or None, options=read_options), points
+        )
         return import_table(
             engine,
             table,

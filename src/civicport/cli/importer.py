@@ -6,6 +6,7 @@ the guard refuses prints what it found and the flags that resolve it, and change
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,7 @@ from civicport.config import load_settings
 from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
 from civicport.ingest.points import PointSource
+from civicport.ingest.records import ReadOptions
 from civicport.privacy.decisions import Choice, PrivacyUnresolved, Unresolved, parse_assignment
 from civicport.privacy.guard import unresolved
 
@@ -36,7 +38,9 @@ Mode = StrEnum("Mode", {name: name for name in MODES})
 def import_command(
     path: Path = typer.Argument(
         ...,
-        help="CSV/TSV, XLSX, JSON (an array of row objects), GeoJSON or zipped shapefile.",
+        help="CSV/TSV, Excel (.xlsx, .xls), JSON (an array of row objects), GeoJSON, "
+        "GeoPackage, KML/KMZ, or a .zip holding a shapefile, a File Geodatabase (.gdb folder) "
+        "or one such file. What each format reads, and its limits: docs/formats.md.",
         show_default=False,
     ),
     title: str | None = typer.Option(
@@ -70,6 +74,16 @@ def import_command(
         help="Add a point column NAME built from two number columns, e.g. "
         "--point location=lat,lng; repeat for more.",
     ),
+    sheet: str | None = typer.Option(
+        None, "--sheet", help="Workbook sheet to import, by name (default: the first)."
+    ),
+    layer: str | None = typer.Option(
+        None,
+        "--layer",
+        help="GIS layer to import, by name (default: the first): a GeoPackage or KML layer, "
+        "a File Geodatabase feature class, or a shapefile in a zip of several (its file name "
+        "without .shp).",
+    ),
     mode: Mode = typer.Option(
         Mode("create"),
         "--mode",
@@ -87,6 +101,8 @@ def import_command(
     """Import PATH as a dataset and print the dataset's id.
 
     Example: civicport import permits.csv --title "Building permits" --tag permits --row-id permit
+
+    Example: civicport import parcels.zip --title "Parcels" --layer parcels_2024
     """
     if mode == "create" and not (title and title.strip()):
         raise typer.BadParameter("a new dataset needs a title", param_hint="--title")
@@ -107,7 +123,15 @@ def import_command(
         )
         try:
             result, left = _run_import(
-                path, metadata, dataset_id, mode.value, row_id, overrides, point_sources, decisions
+                path,
+                metadata,
+                dataset_id,
+                mode.value,
+                row_id,
+                overrides,
+                point_sources,
+                decisions,
+                ReadOptions(sheet=sheet, layer=layer),
             )
         except PrivacyUnresolved as error:
             _refused(error)
@@ -169,9 +193,13 @@ def _run_import(
     overrides: dict[str, str],
     points: list[PointSource],
     decisions: Mapping[str, Choice],
+    read_options: ReadOptions,
 ) -> tuple[ImportResult, list[Unresolved]]:
     """Import, record it in the audit log, and say what the guard left unresolved."""
-    engine = make_engine(load_settings())
+    settings = load_settings()
+    # An archive may unpack to no more than an upload may be.
+    read_options = dataclasses.replace(read_options, max_unpacked_bytes=settings.max_upload_bytes)
+    engine = make_engine(settings)
     try:
         upgrade(engine)
         with row_progress(f"{path.name} ({decimal(path.stat().st_size)})") as progress:
@@ -187,6 +215,7 @@ def _run_import(
                 progress=progress,
                 privacy_decisions=decisions,
                 decided_by=CLI_ACTOR,
+                read_options=read_options,
             )
         # The import committed in its own transaction; recorded once it has succeeded.
         with engine.begin() as conn:

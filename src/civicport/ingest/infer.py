@@ -104,6 +104,8 @@ class ScanResult:
     has_address: list[bool]
     row_count: int
     spill: IO[bytes]
+    # Per column, non-empty cells seen until its type was settled: 0 only for an empty column.
+    filled: list[int] = field(default_factory=list)
 
     def chunks(self) -> Iterator[Chunk]:
         """The spilled chunks, in order."""
@@ -158,6 +160,7 @@ def scan(
         has_address=[s.has_address for s in states],
         row_count=row_count,
         spill=spill,
+        filled=[s.filled for s in states],
     )
 
 

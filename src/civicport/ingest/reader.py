@@ -1,6 +1,7 @@
 """Read a file into a ParsedTable: columns named and typed, rows converted.
 
     table = read_file(Path("inspections.csv"), type_overrides={"Zip Code": "text"})
+    table = read_file(Path("parcels.zip"), options=ReadOptions(layer="parcels"))
     table.columns  # [ColumnSpec("zip_code", "Zip Code", "text"), …]
     for row in table.rows: ...  # tuples in column order, values as datastore.types expects
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,8 @@ from civicport.errors import InvalidUpload
 from civicport.ingest.chunks import Chunk, cell_error
 from civicport.ingest.fieldnames import field_name, name_columns, unique_name
 from civicport.ingest.infer import ScanResult, scan
-from civicport.ingest.readers import open_source
-from civicport.ingest.records import ColumnFinisher, ColumnSpec, ParsedTable
+from civicport.ingest.readers import close_rows, open_source
+from civicport.ingest.records import ColumnFinisher, ColumnSpec, ParsedTable, ReadOptions
 from civicport.ingest.values import (
     CONVERTERS,
     LENIENT,
@@ -78,26 +80,32 @@ def read_file(
     path: Path,
     *,
     type_overrides: Mapping[str, str] | None = None,
-    sheet: str | None = None,
+    options: ReadOptions | None = None,
     parallel: bool | None = None,
 ) -> ParsedTable:
-    """Open a CSV/TSV, Excel or JSON file, infer column types and return a ParsedTable.
+    """Open a file of any registered format (docs/formats.md), infer column types and return a
+    ParsedTable.
 
     `type_overrides` maps a column (display name or field name) to a SODA type name, which is
-    then checked rather than inferred. `sheet` picks an Excel sheet by name (default: first).
+    then checked rather than inferred; types the file itself declares (a GIS layer's geometry)
+    are checked the same way. `options` picks a workbook's sheet or a GIS file's layer by name
+    (default: the first) and bounds how large an archive may unpack.
     `parallel` spreads both passes over worker processes (ingest.workers) and offers the
     rows as `column_batches` too; by default, files of PARALLEL_MIN_BYTES or more do.
     Raises InvalidUpload with a message naming the row and column of the first bad cell.
     """
     path = Path(path)
-    source = open_source(path, sheet=sheet)
-    named = name_columns(source.headers)
-    chosen = resolve_overrides(type_overrides or {}, named)
-    if parallel is None:
-        parallel = path.stat().st_size >= PARALLEL_MIN_BYTES and worker_count() > 1
-    workers = worker_count() if parallel else 0
-    result = scan(source.rows, [f for f, _ in named], chosen, workers=workers)
-    outputs = _plan(named, result, chosen)
+    source = open_source(path, options)
+    try:
+        named = name_columns(source.headers)
+        chosen = source.declared | resolve_overrides(type_overrides or {}, named)
+        if parallel is None:
+            parallel = path.stat().st_size >= PARALLEL_MIN_BYTES and worker_count() > 1
+        workers = worker_count() if parallel else 0
+        result = scan(source.rows, [f for f, _ in named], chosen, workers=workers)
+    finally:
+        close_rows(source.rows)  # the first pass read them all, or failed
+    outputs = _plan(named, result, chosen, source.optional)
     batches = functools.partial(_batches_in_workers, result, outputs) if parallel else None
     return ParsedTable(
         columns=[o.spec for o in outputs],
@@ -141,11 +149,16 @@ def resolve_overrides(
 
 
 def _plan(
-    named: Sequence[tuple[str, str]], result: ScanResult, chosen: Mapping[int, str]
+    named: Sequence[tuple[str, str]],
+    result: ScanResult,
+    chosen: Mapping[int, str],
+    optional: AbstractSet[int],
 ) -> list[_Output]:
     taken = {f for f, _ in named}
     outputs = []
     for index, ((field, display), soda_type) in enumerate(zip(named, result.types, strict=True)):
+        if index in optional and not result.filled[index]:
+            continue
         mode = LENIENT if index in chosen else TRUSTED
         outputs.append(_Output(index, ColumnSpec(field, display, soda_type), mode))
         if soda_type == "point" and result.has_address[index]:

@@ -1,10 +1,27 @@
-"""What a reader hands to the loader: a schema and a stream of typed rows."""
+"""What a caller asks of a reader (ReadOptions), and what a reader hands to the loader: a
+schema and a stream of typed rows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from civicport.config import Settings
+
+# An archive may unpack to at most this many bytes unless the caller passes its own
+# `max_upload_bytes` setting: the setting's own default, so the two cannot drift apart.
+DEFAULT_MAX_UNPACKED = int(Settings.model_fields["max_upload_bytes"].default)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Which part of a file to read, and how large an archive may unpack."""
+
+    sheet: str | None = None  # a workbook's sheet, by name (default: the first)
+    layer: str | None = None  # a GIS file's layer, by name (default: the first)
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED
+
 
 # A batch's columns (lists of reader values, one per column) → its stored columns.
 ColumnFinisher = Callable[[list[list[Any]]], list[list[Any]]]

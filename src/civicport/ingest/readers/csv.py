@@ -11,14 +11,26 @@ from typing import Any
 from civicport.errors import InvalidUpload
 from civicport.ingest import sniff
 from civicport.ingest.readers import Source, register
+from civicport.ingest.records import ReadOptions
 
 _BLOCK = 1 << 20
 _MAX_CELL = 16 << 20
 
 
 @register("csv", ".csv", ".txt")
-def read_csv(path: Path, *, sheet: str | None = None, delimiter: str | None = None) -> Source:
-    """Open a delimited text file; the delimiter is detected unless given."""
+def read_csv(path: Path, options: ReadOptions) -> Source:
+    """Open a delimited text file; the delimiter is detected."""
+    return _read_delimited(path, None)
+
+
+@register("tsv", ".tsv", ".tab")
+def read_tsv(path: Path, options: ReadOptions) -> Source:
+    """Open a tab-separated file."""
+    return _read_delimited(path, "\t")
+
+
+def _read_delimited(path: Path, delimiter: str | None) -> Source:
+    """Open a delimited text file with `delimiter`, or the one its first bytes show."""
     # Allow long text cells (the default limit is 128 KiB); an unclosed quote still stops here.
     csv.field_size_limit(_MAX_CELL)
     sample = sniff.read_sample(path)
@@ -31,12 +43,6 @@ def read_csv(path: Path, *, sheet: str | None = None, delimiter: str | None = No
     if headers is None:
         raise InvalidUpload(f"{path.name} is empty: there are no column names and no rows.")
     return Source(headers=headers, rows=rows)
-
-
-@register("tsv", ".tsv", ".tab")
-def read_tsv(path: Path, *, sheet: str | None = None) -> Source:
-    """Open a tab-separated file."""
-    return read_csv(path, delimiter="\t")
 
 
 def _whole_file_encoding(path: Path, encoding: str) -> str:

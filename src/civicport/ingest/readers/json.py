@@ -3,6 +3,8 @@
 Values are usually all strings; points are GeoJSON objects, locations {latitude, longitude,
 human_address} objects, URLs {"url": …} objects (values.py reads each). Keys missing from a
 row are empty cells. The columns are the union of the keys in the order first seen.
+
+A GeoJSON FeatureCollection saved with a .json extension is read as GeoJSON (readers/gis.py).
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ from pathlib import Path
 import orjson
 
 from civicport.errors import InvalidUpload
-from civicport.ingest.readers import Source, register
+from civicport.ingest.readers import Source, gis, register
+from civicport.ingest.records import ReadOptions
 
 
 @register("json", ".json")
-def read_json(path: Path, *, sheet: str | None = None) -> Source:
+def read_json(path: Path, options: ReadOptions) -> Source:
     """Open a JSON array of objects. The whole document is parsed in memory."""
     try:
         document = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise InvalidUpload(f"{path.name} is not valid JSON ({exc}).") from None
+    if isinstance(document, dict) and document.get("type") in gis.GEOJSON_TYPES:
+        del document  # GDAL reads the file again, feature by feature
+        return gis.open_layer(path, None, label=path.name, fmt=gis.GEOJSON)
     if isinstance(document, dict) and "data" in document and "meta" in document:
         raise InvalidUpload(
             f"{path.name} is a Socrata rows.json export (meta + data arrays); import the "

@@ -26,7 +26,7 @@ from civicport.errors import InvalidUpload, NotFound, PayloadTooLarge
 from civicport.ingest.fieldnames import name_columns
 from civicport.ingest.reader import read_file
 from civicport.ingest.readers import EXTENSIONS, format_of, open_source
-from civicport.ingest.records import ColumnSpec, ParsedTable
+from civicport.ingest.records import ColumnSpec, ParsedTable, ReadOptions
 from civicport.privacy.findings import Finding
 from civicport.privacy.scan import scan_table
 
@@ -92,7 +92,7 @@ def stage_file(
     path = folder / f"{token}{suffix}"
     try:
         _copy(source, path, settings.max_upload_bytes)
-        columns, findings = _first_reading(path)
+        columns, findings = _first_reading(path, settings)
     except InvalidUpload as exc:
         path.unlink(missing_ok=True)
         # The reader names the file it read: the sender knows it by their own name.
@@ -150,7 +150,11 @@ def read_staged(
     """The staged file read again with the types the publisher chose (by the first reading's
     field names), its columns renamed and described by `rename`. InvalidUpload names the first
     cell that does not fit a chosen type."""
-    table = read_file(staged_path(settings, staged), type_overrides=type_overrides or None)
+    table = read_file(
+        staged_path(settings, staged),
+        type_overrides=type_overrides or None,
+        options=_options(settings),
+    )
     if rename is not None:
         table.columns = rename(table.columns)
     return table
@@ -219,13 +223,18 @@ def _copy(source: IO[bytes], path: Path, max_bytes: int) -> None:
         raise InvalidUpload("The file is empty: choose a file with a header row and data")
 
 
-def _first_reading(path: Path) -> tuple[list[StagedColumn], list[Finding]]:
+def _options(settings: Settings) -> ReadOptions:
+    """How uploads are read: an archive may unpack to no more than an upload may weigh."""
+    return ReadOptions(max_unpacked_bytes=settings.max_upload_bytes)
+
+
+def _first_reading(path: Path, settings: Settings) -> tuple[list[StagedColumn], list[Finding]]:
     """The columns the reader infers and what the privacy scan finds in the first rows (the
     category is not known yet: the review page asks for it, and saving scans again)."""
-    source = open_source(path)
+    source = open_source(path, _options(settings))
     _close(source.rows)
     from_file = {f for f, _ in name_columns(source.headers)}
-    table = read_file(path)
+    table = read_file(path, options=_options(settings))
     columns = [
         StagedColumn(c.field_name, c.display_name, c.soda_type, c.field_name in from_file)
         for c in table.columns
