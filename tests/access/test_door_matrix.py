@@ -270,6 +270,7 @@ DOORS: dict[str, list[Door]] = {
     "/manage/d/{dataset_id}/metadata": _form("/manage/d/{id}/metadata"),
     "/manage/d/{dataset_id}/audience": _form("/manage/d/{id}/audience"),
     "/manage/d/{dataset_id}/collaborators": _form("/manage/d/{id}/collaborators"),
+    "/manage/d/{dataset_id}/privacy": _form("/manage/d/{id}/privacy"),
     "/manage/d/{dataset_id}/draft/submit": _form("/manage/d/{id}/draft/submit", about_draft=True),
     "/manage/d/{dataset_id}/draft/discard": _form("/manage/d/{id}/draft/discard", about_draft=True),
     "/manage/d/{dataset_id}/approve": _form("/manage/d/{id}/approve", _approves, about_draft=True),

@@ -3,6 +3,7 @@ city employee names."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -120,5 +121,47 @@ def test_privacy_decide_records_the_decision_and_an_audit_event(cli, engine) -> 
 
 def test_privacy_show_of_an_unknown_dataset_fails(cli) -> None:
     result = cli("privacy", "show", "nope-0000")
+    assert result.exit_code == 1
+    assert "Dataset 'nope-0000' not found" in result.stderr
+
+
+def test_privacy_apply_changes_the_stored_rows(cli, engine, employees) -> None:
+    imported = cli("import", employees, "--title", "Employees", "--id", "empl-0002")
+    assert imported.exit_code == 0, imported.output
+    with engine.connect() as conn:
+        table = conn.exec_driver_sql("SELECT data_table FROM datasets").scalar_one()
+        raw = [r[0] for r in conn.exec_driver_sql(f'SELECT name FROM "{table}" ORDER BY _id')]
+    assert sum("," in n for n in raw) > 900  # "LAST,  FIRST M"
+    nothing = cli("privacy", "apply", "empl-0002")
+    assert nothing.exit_code == 0, nothing.output
+    assert "Nothing to apply" in nothing.stdout
+
+    decided = cli("privacy", "decide", "empl-0002", "name", "hash")
+    assert decided.exit_code == 0, decided.output
+    assert "civicport privacy apply empl-0002" in decided.stderr
+    assert "pending" in cli("privacy", "show", "empl-0002").stdout
+
+    applied = cli("privacy", "apply", "empl-0002")
+
+    assert applied.exit_code == 0, applied.output
+    assert "empl-0002: 1,000 rows loaded again through name → hash." in applied.stdout
+    with engine.connect() as conn:
+        data_table = conn.exec_driver_sql("SELECT data_table FROM datasets").scalar_one()
+        names = [
+            r[0] for r in conn.exec_driver_sql(f'SELECT name FROM "{data_table}" ORDER BY _id')
+        ]
+        decision = {d.field_name: d for d in store.decisions(conn, "empl-0002")}["name"]
+        events = list_events(conn, action="privacy.apply", dataset_id="empl-0002")
+    assert data_table != table
+    assert len(names) == len(raw) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{16}", n) for n in names)
+    assert len(set(names)) == len(set(raw))  # the same names hash the same
+    assert decision.applied
+    assert events[0].actor == "cli"
+    assert "pending" not in cli("privacy", "show", "empl-0002").stdout
+
+
+def test_privacy_apply_of_an_unknown_dataset_fails(cli) -> None:
+    result = cli("privacy", "apply", "nope-0000")
     assert result.exit_code == 1
     assert "Dataset 'nope-0000' not found" in result.stderr

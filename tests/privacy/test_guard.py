@@ -299,7 +299,7 @@ def test_a_private_import_keeps_its_findings_and_cannot_be_made_public_until_res
         left = unresolved(conn, dataset_id)
     # Decided after the rows were loaded: nothing is published until a load applies them.
     assert [(u.column, u.kind) for u in left] == [("location", "pending"), ("longitude", "pending")]
-    assert "replace the data" in left[0].message
+    assert "civicport privacy apply" in left[0].message
 
     import_file(engine, crimes, metadata=None, dataset_id=dataset_id, mode="replace")
     with engine.connect() as conn:

@@ -126,6 +126,7 @@ class _Edit:
     metadata: DatasetMetadata | None
     table: ParsedTable | None
     privacy_decisions: Mapping[str, Choice] | None
+    stored_rows: bool  # the table is the live rows read back (catalog.reapply)
 
 
 def edit_dataset(
@@ -137,11 +138,14 @@ def edit_dataset(
     metadata: DatasetMetadata | None = None,
     table: ParsedTable | None = None,
     privacy_decisions: Mapping[str, Choice] | None = None,
+    stored_rows: bool = False,
 ) -> EditOutcome:
     """Change a dataset's metadata (audience included), its rows (a replace), or both.
 
     New rows pass the privacy guard with the dataset's decisions and `privacy_decisions`
     (column → choice, made by `principal`; kept for the dataset once the rows go live).
+    `stored_rows`: `table` is the dataset's own live rows read back, to apply the decisions
+    made after they were loaded (catalog.reapply; privacy.guard.guard_table).
     The change goes into the dataset's draft (made or merged into: new metadata replaces the
     draft's, new rows its staged rows, and a submitted or rejected draft is back to "draft")
     when `principal` needs an approver for it: the dataset is public, would become public, or
@@ -155,7 +159,7 @@ def edit_dataset(
         raise InvalidUpload("Nothing to change: give new metadata, new data or both")
     if privacy_decisions and table is None:
         raise InvalidUpload("Privacy decisions are made for new data: give the data with them")
-    edit = _Edit(metadata, table, privacy_decisions)
+    edit = _Edit(metadata, table, privacy_decisions, stored_rows)
     now = dt.datetime.now(dt.UTC)
     with write_transaction(engine) as conn:
         writable_dataset(conn, dataset_id, principal)
@@ -177,6 +181,7 @@ def edit_dataset(
                     privacy_decisions,
                     draft=False,
                     now=now,
+                    stored_rows=stored_rows,
                 )
             editing.go_live(conn, principal, live, metadata, staged, now=now)
             outcome = EditOutcome(applied=True, draft=None)
@@ -226,6 +231,7 @@ def _save(
             edit.privacy_decisions,
             draft=True,
             now=now,
+            stored_rows=edit.stored_rows,
         )
         category = proposed.category
     elif staged is not None and is_sensitive_category(category) != is_sensitive_category(

@@ -49,11 +49,13 @@ def stage(
     *,
     draft: bool,
     now: dt.datetime,
+    stored_rows: bool = False,
 ) -> Staged:
     """Load `table` as the next rows of `live` through the privacy guard: scanned under the
     `proposed` category, the dataset's decisions and `privacy_decisions` (made by `principal`)
     applied as the rows stream. Rows that would go public at once (not `draft`) are refused
-    before any is written when something is unresolved; a draft's are checked on approval."""
+    before any is written when something is unresolved; a draft's are checked on approval.
+    `stored_rows`: `table` is the dataset's live rows read back (privacy.guard.guard_table)."""
     given = Given(dict(privacy_decisions), principal.email) if privacy_decisions else None
     guarded = guard_table(
         conn,
@@ -63,6 +65,7 @@ def stage(
         decisions=given,
         whole=True,
         public=not draft and proposed.audience == "public",
+        stored_rows=stored_rows,
     )
     rows = service.stage_rows(conn, live, guarded.table, now=now, draft=draft)
     return Staged(rows, guarded)

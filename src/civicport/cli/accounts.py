@@ -3,8 +3,7 @@ and their API keys."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
 
@@ -16,10 +15,8 @@ from civicport.auth.audit import CLI_ACTOR, record_event
 from civicport.auth.keys import create_key
 from civicport.auth.principal import ROLES, Principal
 from civicport.auth.resets import set_password
+from civicport.cli.database import migrated_database
 from civicport.cli.output import err_console, reporting_errors
-from civicport.config import load_settings
-from civicport.db.engine import make_engine
-from civicport.db.migrate import upgrade
 from civicport.errors import NotFound
 
 Role = StrEnum("Role", {name: name for name in ROLES})
@@ -29,18 +26,8 @@ users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys programs write with (HTTP Basic).", no_args_is_help=True)
 
 
-@contextmanager
-def _database() -> Iterator[sa.Engine]:
-    engine = make_engine(load_settings())
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def _in_transaction(work: Callable[[sa.Connection], T]) -> T:
-    with reporting_errors(), _database() as engine, engine.begin() as conn:
+    with reporting_errors(), migrated_database() as engine, engine.begin() as conn:
         return work(conn)
 
 

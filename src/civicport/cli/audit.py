@@ -11,10 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from civicport.auth.audit import MOST_EVENTS, AuditEvent, events_csv, list_events, prune_events
+from civicport.cli.database import migrated_database
 from civicport.cli.output import fail, reporting_errors
-from civicport.config import load_settings
-from civicport.db.engine import make_engine
-from civicport.db.migrate import upgrade
 
 audit_app = typer.Typer(help="The audit log: who did what and when.", no_args_is_help=True)
 
@@ -52,20 +50,10 @@ def list_command(
             fail(f"--since '{since}' is not an ISO 8601 time, for example 2026-01-31T08:00")
         if not 0 <= limit <= MOST_EVENTS:
             fail(f"--limit must be between 0 and {MOST_EVENTS:,}")
-        engine = make_engine(load_settings())
-        try:
-            upgrade(engine)
-            with engine.connect() as conn:
-                events = list_events(
-                    conn,
-                    since=start,
-                    actor=actor,
-                    action=action,
-                    dataset_id=dataset_id,
-                    limit=limit,
-                )
-        finally:
-            engine.dispose()
+        with migrated_database() as engine, engine.connect() as conn:
+            events = list_events(
+                conn, since=start, actor=actor, action=action, dataset_id=dataset_id, limit=limit
+            )
     if output is Format.csv:
         typer.echo(events_csv(events), nl=False)
     elif output is Format.json:
@@ -83,14 +71,8 @@ def prune_command(
     """Delete old audit events (the pruning itself is recorded). Keep at least as long as your
     records-retention schedule asks."""
     before = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than)
-    with reporting_errors():
-        engine = make_engine(load_settings())
-        try:
-            upgrade(engine)
-            with engine.begin() as conn:
-                count = prune_events(conn, before=before, actor="cli")
-        finally:
-            engine.dispose()
+    with reporting_errors(), migrated_database() as engine, engine.begin() as conn:
+        count = prune_events(conn, before=before, actor="cli")
     typer.echo(f"Deleted {count:,} audit events from before {before:%Y-%m-%d %H:%M} UTC.")
 
 

@@ -19,11 +19,10 @@ from rich.markup import escape
 from civicport.auth.audit import CLI_ACTOR, record_event
 from civicport.catalog.records import AUDIENCES, DatasetMetadata
 from civicport.catalog.service import MODES, ImportResult, import_file
+from civicport.cli.database import migrated_database
 from civicport.cli.output import err_console, fail, reporting_errors, row_progress
 from civicport.cli.privacy import error_items, resolution_flags
 from civicport.config import load_settings
-from civicport.db.engine import make_engine
-from civicport.db.migrate import upgrade
 from civicport.ingest.points import PointSource
 from civicport.ingest.records import ReadOptions
 from civicport.privacy.decisions import Choice, PrivacyUnresolved, Unresolved, parse_assignment
@@ -199,9 +198,7 @@ def _run_import(
     settings = load_settings()
     # An archive may unpack to no more than an upload may be.
     read_options = dataclasses.replace(read_options, max_unpacked_bytes=settings.max_upload_bytes)
-    engine = make_engine(settings)
-    try:
-        upgrade(engine)
+    with migrated_database(settings) as engine:
         with row_progress(f"{path.name} ({decimal(path.stat().st_size)})") as progress:
             result = import_file(
                 engine,
@@ -236,8 +233,6 @@ def _run_import(
                 )
             left = unresolved(conn, result.dataset_id)
         return result, left
-    finally:
-        engine.dispose()
 
 
 def _audit_detail(result: ImportResult, path: Path) -> dict[str, object]:

@@ -1,14 +1,15 @@
-"""`civicport privacy show|decide`: what the privacy guard found in a dataset, and decisions.
+"""`civicport privacy show|decide|apply`: what the privacy guard found in a dataset, decisions,
+and applying them to the rows already stored.
 
 civicport privacy show abcd-1234
 civicport privacy decide abcd-1234 name hash
 civicport privacy decide abcd-1234 salary accept --reason "Salaries are public record"
+civicport privacy apply abcd-1234
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -18,15 +19,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from civicport.auth.audit import CLI_ACTOR, record_event
+from civicport.auth.audit import CLI_ACTOR
+from civicport.auth.principal import Principal
+from civicport.catalog.privacy_review import apply_pending, decide_columns
 from civicport.catalog.store import get_dataset
-from civicport.cli.output import err_console, reporting_errors
+from civicport.cli.database import migrated_database
+from civicport.cli.output import err_console, reporting_errors, row_progress
 from civicport.config import load_settings
-from civicport.db.engine import make_engine
-from civicport.db.migrate import upgrade
 from civicport.privacy import store
 from civicport.privacy.decisions import (
     PENDING,
+    Choice,
     Decision,
     Unresolved,
     actions_for,
@@ -38,6 +41,9 @@ from civicport.privacy.guard import unresolved
 from civicport.privacy.transforms import DECISIONS
 
 Action = StrEnum("Action", {name: name for name in DECISIONS})
+# Whoever runs the command line holds the database itself: they act as an admin (no approval
+# needed), recorded as "cli". No account has id 0.
+OPERATOR = Principal(user_id=0, email=CLI_ACTOR, role="admin", department=None)
 
 privacy_app = typer.Typer(
     help="Personal data the privacy guard found in a dataset, and what to do with it.",
@@ -45,14 +51,10 @@ privacy_app = typer.Typer(
 )
 
 
-@contextmanager
-def _database() -> Iterator[sa.Engine]:
-    engine = make_engine(load_settings())
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
+def _check_exists(engine: sa.Engine, dataset_id: str) -> None:
+    """NotFound naming the id (the operator may see every dataset: no need to hide one)."""
+    with engine.connect() as conn:
+        get_dataset(conn, dataset_id)
 
 
 @privacy_app.command("show")
@@ -63,7 +65,7 @@ def show_command(
 
     Example: civicport privacy show abcd-1234
     """
-    with reporting_errors(), _database() as engine, engine.connect() as conn:
+    with reporting_errors(), migrated_database() as engine, engine.connect() as conn:
         found = store.findings(conn, dataset_id)
         decided = {d.field_name: d for d in store.decisions(conn, dataset_id)}
         items = unresolved(conn, dataset_id)
@@ -97,22 +99,49 @@ def decide_command(
 
     Example: civicport privacy decide abcd-1234 salary accept --reason "Public record"
     """
-    with reporting_errors(), _database() as engine, engine.begin() as conn:
-        decision = store.decide(
-            conn, dataset_id, column, action.value, reason=reason, actor=CLI_ACTOR
-        )
-        record_event(
-            conn,
-            actor=CLI_ACTOR,
-            action="privacy.decide",
-            dataset_id=dataset_id,
-            detail={"column": column, "decision": action.value, "reason": decision.reason},
-        )
+    with reporting_errors(), migrated_database() as engine:
+        _check_exists(engine, dataset_id)
+        choice = Choice(action.value, reason)
+        [decision] = decide_columns(engine, OPERATOR, dataset_id, {column: choice})
     typer.echo(f"{dataset_id}: {column} → {decision.action}")
     if is_pending(decision):
         err_console.print(
-            f"[yellow]The stored rows predate this decision: load the data again with "
-            f"`civicport import FILE --id {dataset_id} --mode replace` to apply it.[/yellow]",
+            f"[yellow]The stored rows predate this decision: apply it to them with "
+            f"`civicport privacy apply {dataset_id}`, or load the data again with "
+            f"`civicport import FILE --id {dataset_id} --mode replace`.[/yellow]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@privacy_app.command("apply")
+def apply_command(
+    dataset_id: str = typer.Argument(..., help="The dataset's id (xxxx-xxxx).", show_default=False),
+) -> None:
+    """Apply the pending decisions to the rows already stored, without a new file.
+
+    The live rows are read back and loaded again as a replace, through every decision not yet
+    applied to them; rows get new :ids. Prints what was applied to how many rows.
+
+    Example: civicport privacy apply abcd-1234
+    """
+    with reporting_errors():
+        settings = load_settings()
+    with reporting_errors(), migrated_database(settings) as engine:
+        _check_exists(engine, dataset_id)
+        with row_progress(f"{dataset_id} (stored rows)") as progress:
+            applied = apply_pending(engine, settings, OPERATOR, dataset_id, progress=progress)
+        with engine.connect() as conn:
+            left = unresolved(conn, dataset_id)
+    if applied is None:
+        typer.echo(f"Nothing to apply: no decision of {dataset_id} is pending.")
+        return
+    changes = ", ".join(f"{d.field_name} → {d.action}" for d in applied.decisions)
+    typer.echo(f"{dataset_id}: {applied.row_count:,} rows loaded again through {changes}.")
+    if left:
+        err_console.print(
+            f"[yellow]{len(left)} finding(s) still unresolved; see "
+            f"`civicport privacy show {dataset_id}`.[/yellow]",
             highlight=False,
             soft_wrap=True,
         )
@@ -128,7 +157,7 @@ def resolution_flags(items: Sequence[Unresolved]) -> list[str]:
     for column, kinds in by_column.items():
         found = [k for k in kinds if k != PENDING]
         if not found:
-            lines.append(f"{column}: load the data again in replace mode to apply its decision")
+            lines.append(f"{column}: apply its decision with `civicport privacy apply`")
             continue
         actions = [a for a in DECISIONS if all(a in actions_for(k) for k in found)]
         choices = "|".join("accept:REASON" if a == "accept" else a for a in actions)

@@ -198,7 +198,8 @@ def _resolve_finding(finding: Finding) -> str:
 def _resolve_pending(decision: Decision) -> str:
     return (
         f"Column '{decision.field_name}' was decided '{decision.action}' after its rows were "
-        "loaded: replace the data (load the file again in replace mode) to apply it"
+        "loaded: apply it to the stored rows (the privacy review on the dataset's manage page, "
+        "or `civicport privacy apply`), or load the data again in replace mode"
     )
 
 

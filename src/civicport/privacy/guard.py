@@ -71,17 +71,26 @@ def guard_table(
     decisions: Given | None = None,
     whole: bool = True,
     public: bool = False,
+    stored_rows: bool = False,
 ) -> GuardedTable:
     """Scan `table`, apply the decisions to it, and refuse it if `public` with anything
     unresolved. `dataset_id` is None for a new dataset. `decisions`, given with this load, are
     checked and join the dataset's kept ones. `whole`: the load replaces every row, so its
     findings replace the recorded ones and every decision is applied; otherwise rows are added
-    or changed in place and findings add up."""
+    or changed in place and findings add up.
+
+    `stored_rows`: `table` is the dataset's own stored rows read back (catalog.live_rows), a
+    whole load that applies decisions made after they were loaded. Decisions already applied
+    to them are not applied again (a hash of a hash would no longer join), and the recorded
+    findings are kept beside what the scan finds: the stored rows no longer show what the
+    applied decisions hid."""
     kept = {d.field_name: d for d in store.decisions(conn, dataset_id)} if dataset_id else {}
     rows = iter(table.rows)
     head = list(islice(rows, SAMPLE_ROWS))
     # The scan sees an iterator, so it does not take a full sample for the whole table.
     found = scan_table(table.columns, iter(head), category=category, sample=SAMPLE_ROWS)
+    if stored_rows and dataset_id:
+        found = _merged(store.findings(conn, dataset_id), found)
     earlier = [] if whole or dataset_id is None else store.findings(conn, dataset_id)
     known = _merged(earlier, found)
     given = _given(table.columns, decisions, kept, known, whole) if decisions else ()
@@ -97,7 +106,11 @@ def guard_table(
         )
         raise refusal(headline, unresolved)
     salt = store.dataset_salt(conn, dataset_id)
-    plan = build_plan(table.columns, in_force, salt)
+    to_apply = in_force
+    if stored_rows:
+        done = {name for name, d in kept.items() if d.applied} - {d.field_name for d in given}
+        to_apply = {name: d for name, d in in_force.items() if name not in done}
+    plan = build_plan(table.columns, to_apply, salt)
     guarded = _planned(table, plan, head, rows)
     return GuardedTable(guarded, found, in_force, given, unresolved, salt, whole)
 

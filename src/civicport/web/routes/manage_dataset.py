@@ -1,5 +1,5 @@
 """``/manage/d/{id}``: one dataset for those who may change it — its metadata, audience,
-collaborators, new data, and its draft (preview, submit, discard) — and
+collaborators, new data, its privacy review, and its draft (preview, submit, discard) — and
 ``/manage/d/{id}/preview``, the draft shown exactly as the dataset's page will show it.
 
 Every change goes through catalog.drafts.edit_dataset, which applies it at once or keeps it in
@@ -25,10 +25,10 @@ from civicport.auth.policy import may_see_draft, visible_dataset, writable_datas
 from civicport.auth.principal import Principal
 from civicport.catalog import drafts, editing
 from civicport.catalog.draft_rows import Draft
+from civicport.catalog.privacy_review import apply_pending, decide_columns
 from civicport.catalog.records import AUDIENCES, DatasetMetadata, DatasetRecord
 from civicport.config import Settings
 from civicport.errors import Conflict, InvalidUpload, NotFound
-from civicport.privacy.guard import unresolved
 from civicport.web.csrf import read_form
 from civicport.web.pages import gettext_for, render_page
 from civicport.web.routes.dataset import render_dataset
@@ -39,6 +39,7 @@ from civicport.web.routes.manage_forms import (
     read_metadata,
     text,
 )
+from civicport.web.routes.manage_privacy import PrivacyReview, privacy_review, read_review
 from civicport.web.routes.manage_upload import receive_upload, upload_form
 
 router = APIRouter(tags=["Pages"])
@@ -59,6 +60,7 @@ def _page(
     message: str | None = None,
     metadata: DatasetMetadata | None = None,
     collaborators: str | None = None,
+    privacy: PrivacyReview | None = None,
 ) -> HTMLResponse:
     """The manage page of `record`; after a refused form, what was typed and why."""
     draft, base = _current(conn, record)
@@ -75,7 +77,7 @@ def _page(
         proposed_audience=base.audience,
         audiences=AUDIENCES,
         collaborators=collaborators,
-        unresolved=unresolved(conn, record.id),
+        privacy=privacy or privacy_review(conn, record),
         categories=known_categories(conn, principal),
         department_fixed=principal.role != "admin",
         errors=errors or {},
@@ -213,6 +215,59 @@ async def change_collaborators(
                 collaborators=typed,
             )
     return RedirectResponse(f"/manage/d/{dataset_id}?saved=collaborators", status_code=303)
+
+
+@router.post("/manage/d/{dataset_id}/privacy", response_class=HTMLResponse, include_in_schema=False)
+async def resolve_privacy(
+    dataset_id: str,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: StaffDep,
+) -> Response:
+    """Record the decisions of the privacy review, then apply every pending one to the stored
+    rows (live at once, or in the draft when an approver must see it). A refused form records
+    nothing; when the rows cannot be changed, the decisions stay recorded and pending."""
+    _ = gettext_for(request)
+    form = await read_form(request, max_bytes=LARGEST_FORM_BYTES)
+    with engine.connect() as conn:
+        record = writable_dataset(conn, dataset_id, principal)
+        review = privacy_review(conn, record)
+    errors: Errors = {}
+    columns, choices = read_review(form, review, errors, _)
+    if errors:
+        shown = dataclasses.replace(review, flagged=tuple(columns))
+        with engine.connect() as conn:
+            return _page(request, conn, principal, record, status=400, errors=errors, privacy=shown)
+    try:
+        if choices:
+            await run_in_threadpool(decide_columns, engine, principal, dataset_id, choices)
+    except InvalidUpload as exc:  # the findings changed since the page was shown
+        return _refused(request, engine, principal, dataset_id, 400, exc.message)
+    try:
+        applied = await run_in_threadpool(apply_pending, engine, settings, principal, dataset_id)
+    except (InvalidUpload, Conflict) as exc:
+        message = _(
+            "The decisions are saved, but the stored rows could not be changed yet: %(reason)s"
+        ) % {"reason": exc.message}
+        status = 409 if isinstance(exc, Conflict) else 400
+        return _refused(request, engine, principal, dataset_id, status, message)
+    saved = "decided" if applied is None else "applied" if applied.live else "draft"
+    return RedirectResponse(f"/manage/d/{dataset_id}?saved={saved}", status_code=303)
+
+
+def _refused(
+    request: Request,
+    engine: sa.Engine,
+    principal: Principal,
+    dataset_id: str,
+    status: int,
+    message: str,
+) -> HTMLResponse:
+    """The manage page as the dataset is now, with why a change was refused."""
+    with engine.connect() as conn:
+        record = writable_dataset(conn, dataset_id, principal)
+        return _page(request, conn, principal, record, status=status, message=message)
 
 
 @router.get("/manage/d/{dataset_id}/replace", response_class=HTMLResponse, include_in_schema=False)
