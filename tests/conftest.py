@@ -32,6 +32,9 @@ from civicport.privacy.decisions import Choice
 PG_ADMIN_URL = os.environ.get("CIVICPORT_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_ADMIN_URL else [])
 
+# The real city datasets beside the repository (shared/data, one README per file).
+SHARED_DATA = Path("/work/shared/data")
+
 
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str | None]:
@@ -180,3 +183,16 @@ def inspections(make_dataset: MakeDataset) -> str:
         license_url="https://creativecommons.org/publicdomain/zero/1.0/",
         custom_fields={"Dataset Info": {"Agency": "Health"}},
     )
+
+
+@pytest.fixture
+def real() -> Callable[[str], Path]:
+    """real("dir/file") -> a file of the shared real-data collection (skips if absent)."""
+
+    def find(relative: str) -> Path:
+        path = SHARED_DATA / relative
+        if not path.exists():
+            pytest.skip(f"{path} not available")
+        return path
+
+    return find

@@ -14,22 +14,6 @@ import pytest
 import shapely
 from pyogrio.raw import write
 
-DATA = Path("/work/shared/data")
-
-
-@pytest.fixture
-def real():
-    """real("dir/file") -> a file of the shared real-data collection (skips if absent)."""
-
-    def find(relative: str) -> Path:
-        path = DATA / relative
-        if not path.exists():
-            pytest.skip(f"{path} not available")
-        return path
-
-    return find
-
-
 # Hartford's downtown, as within_box takes it: north, west, south, east.
 DOWNTOWN = (41.775, -72.69, 41.755, -72.66)
 LANDMARKS = {

@@ -10,8 +10,6 @@ import pytest
 
 from civicport.ingest.reader import read_file
 
-DATA = Path("/work/shared/data")
-
 
 @pytest.fixture
 def write(tmp_path: Path) -> Callable[..., Path]:
@@ -34,16 +32,3 @@ def _load(path: Path, **kwargs: Any) -> tuple[dict[str, str], list[tuple[Any, ..
 def load() -> Callable[..., tuple[dict[str, str], list[tuple[Any, ...]]]]:
     """load(path, **read_file_kwargs) -> ({field_name: soda_type}, [row tuples])."""
     return _load
-
-
-@pytest.fixture
-def real() -> Callable[[str], Path]:
-    """real("dir/file") -> a file of the shared real-data collection (skips if absent)."""
-
-    def find(relative: str) -> Path:
-        path = DATA / relative
-        if not path.exists():
-            pytest.skip(f"{path} not available")
-        return path
-
-    return find
