@@ -748,3 +748,13 @@ def test_publishing_without_new_rows_scans_the_live_rows_again(engine, settings,
     with pytest.raises(PrivacyUnresolved, match="place"):
         drafts.edit_dataset(engine, settings, people.admin, calls.dataset_id, metadata=to_police)
     assert live(engine, calls.dataset_id) == record
+
+
+def test_drafts_of_many_datasets_in_one_call(engine, settings, table, people, make):
+    with_draft, without = make("public"), make("public")
+    propose(engine, settings, table, people.owner, with_draft)
+    with engine.connect() as conn:
+        found = drafts.drafts_of(conn, [with_draft, without, "zzzz-0000"])
+        assert drafts.drafts_of(conn, []) == {}
+    assert list(found) == [with_draft]
+    assert found[with_draft] == draft_of(engine, with_draft)

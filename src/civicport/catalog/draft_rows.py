@@ -9,6 +9,7 @@ findings and decisions, which become the dataset's only when the rows go live.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -58,6 +59,16 @@ def load(conn: sa.Connection, dataset_id: str) -> StoredDraft | None:
         sa.select(dataset_drafts).where(dataset_drafts.c.dataset_id == dataset_id)
     ).first()
     return None if row is None else _decode(row)
+
+
+def load_many(conn: sa.Connection, dataset_ids: Sequence[str]) -> dict[str, StoredDraft]:
+    """The drafts of these datasets (those that have one), by dataset id, in one query."""
+    if not dataset_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(dataset_drafts).where(dataset_drafts.c.dataset_id.in_(list(dataset_ids)))
+    ).all()
+    return {row.dataset_id: _decode(row) for row in rows}
 
 
 def existing(conn: sa.Connection, dataset_id: str) -> StoredDraft:

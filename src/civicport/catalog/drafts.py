@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +73,11 @@ def get_draft(conn: sa.Connection, dataset_id: str) -> Draft | None:
     """The dataset's draft, or None. Asks no policy: doors check who may see it first."""
     stored = draft_rows.load(conn, dataset_id)
     return None if stored is None else stored.draft
+
+
+def drafts_of(conn: sa.Connection, dataset_ids: Sequence[str]) -> dict[str, Draft]:
+    """The drafts of these datasets, by id (those without one are absent). Asks no policy."""
+    return {i: stored.draft for i, stored in draft_rows.load_many(conn, dataset_ids).items()}
 
 
 def draft_record(conn: sa.Connection, dataset_id: str) -> DatasetRecord:
