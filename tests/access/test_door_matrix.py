@@ -250,6 +250,10 @@ DOORS: dict[str, list[Door]] = {
     "/account/forgot": [Door(_each("/account/forgot"), "no_dataset")],
     "/account/reset/{token}": [Door(_each("/account/reset/not-a-token"), "no_dataset")],
     "/account/keys": [],
+    # A key id that is not the person's own is answered as unknown.
+    "/account/keys/{key_id}/revoke": _form(
+        "/account/keys/cpk_not_yours/revoke", about_dataset=False, refused=404
+    ),
     # Staff pages (tests/web/test_manage.py walks their forms through).
     "/manage": [Door(_each("/manage"), "staff_home")],
     "/manage/new": [

@@ -83,3 +83,16 @@ def test_password_reset_bad_input(cli) -> None:
     short = cli("users", "password", "di@city.gov", "--password", "short")
     assert short.exit_code == 1
     assert "at least 12 characters" in short.stderr
+
+
+def test_keys_revoke_stops_the_key_and_is_recorded(cli, engine) -> None:
+    assert cli("users", "add", "ana@city.gov", "--role", "admin").exit_code == 0
+    key_id, secret = cli("keys", "create", "ana@city.gov").stdout.split()
+    revoked = cli("keys", "revoke", key_id)
+    assert revoked.exit_code == 0, revoked.output
+    with engine.connect() as conn:
+        assert principal_for_key(conn, key_id, secret) is None
+        assert list_events(conn, action="key.revoke")[0].detail == {"key_id": key_id}
+    again = cli("keys", "revoke", key_id)
+    assert again.exit_code == 1
+    assert "No key" in again.output

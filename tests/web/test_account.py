@@ -21,6 +21,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from civicport.app import create_app
 from civicport.auth.accounts import create_user
 from civicport.auth.audit import list_events
+from civicport.auth.keys import create_key
 from civicport.auth.sessions import SESSION_COOKIE, password_fingerprint
 from civicport.config import Settings
 from civicport.db.schema import api_keys, users
@@ -512,3 +513,34 @@ def test_a_key_made_on_the_account_page_is_shown_once_and_writes(
     )
     assert wrong.status_code == 401
     assert len(client.get(f"/resource/{dataset}.json").json()) == 2
+
+
+def test_a_key_revoked_on_the_account_page_stops_writing(
+    client: TestClient, engine: sa.Engine, make_dataset
+) -> None:
+    with engine.begin() as conn:
+        create_user(conn, email="admin@city.example", role="admin", password=PASSWORD)
+        create_user(conn, email="other@city.example", role="admin", password=PASSWORD)
+        key_id, secret = create_key(conn, email="admin@city.example")
+        others_key, _ = create_key(conn, email="other@city.example")
+    dataset = make_dataset([("case_id", "text")], [("C1",)], row_identifier="case_id")
+    sign_in(client, "admin@city.example")
+    token = csrf_from(client, "/account")
+    # Someone else's key is no key of yours: 404, and it keeps working.
+    foreign = client.post(f"/account/keys/{others_key}/revoke", data={"csrf_token": token})
+    assert foreign.status_code == 404
+    revoked = client.post(
+        f"/account/keys/{key_id}/revoke", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert (revoked.status_code, revoked.headers["location"]) == (303, "/account")
+    assert "revoked" in client.get("/account").text
+    [event] = events(engine, "key.revoke")
+    assert (event.actor, event.detail) == ("admin@city.example", {"key_id": key_id})
+    again = client.post(f"/account/keys/{key_id}/revoke", data={"csrf_token": token})
+    assert again.status_code == 404
+    client.cookies.clear()
+    write = client.post(
+        f"/resource/{dataset}.json", json=[{"case_id": "C2"}], auth=(key_id, secret)
+    )
+    assert write.status_code == 401
+    assert len(client.get(f"/resource/{dataset}.json").json()) == 1

@@ -73,3 +73,12 @@ def keys_of(conn: sa.Connection, user_id: int) -> list[KeySummary]:
         .order_by(api_keys.c.created_at.desc(), api_keys.c.key_id)
     )
     return [KeySummary(row.key_id, row.created_at, row.revoked_at is not None) for row in rows]
+
+
+def revoke_key(conn: sa.Connection, key_id: str, *, user_id: int | None = None) -> bool:
+    """Revoke a key at once (it stops authenticating with the next request); with `user_id`,
+    only a key of that account. False when there is no such unrevoked key."""
+    query = api_keys.update().where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+    if user_id is not None:
+        query = query.where(api_keys.c.user_id == user_id)
+    return conn.execute(query.values(revoked_at=dt.datetime.now(dt.UTC))).rowcount == 1

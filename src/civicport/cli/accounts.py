@@ -12,11 +12,11 @@ import typer
 
 from civicport.auth.accounts import create_user
 from civicport.auth.audit import CLI_ACTOR, record_event
-from civicport.auth.keys import create_key
+from civicport.auth.keys import create_key, revoke_key
 from civicport.auth.principal import ROLES, Principal
 from civicport.auth.resets import set_password
 from civicport.cli.database import migrated_database
-from civicport.cli.output import err_console, reporting_errors
+from civicport.cli.output import err_console, fail, reporting_errors
 from civicport.errors import NotFound
 
 Role = StrEnum("Role", {name: name for name in ROLES})
@@ -124,3 +124,20 @@ def create_api_key(
         "Key id and secret above: use them as the user name and password of HTTP Basic. "
         "The secret is not stored and cannot be shown again."
     )
+
+
+@keys_app.command("revoke")
+def revoke_api_key(
+    key_id: str = typer.Argument(..., help="The key id to revoke (cpk_…).", show_default=False),
+) -> None:
+    """Revoke an API key: programs using it are refused (401) from their next request."""
+
+    def revoke(conn: sa.Connection) -> bool:
+        revoked = revoke_key(conn, key_id)
+        if revoked:
+            record_event(conn, actor=CLI_ACTOR, action="key.revoke", detail={"key_id": key_id})
+        return revoked
+
+    if not _in_transaction(revoke):
+        fail(f"No key '{key_id}' in use: check the id (`civicport audit list --action key.create`)")
+    err_console.print(f"Key {key_id} is revoked.", highlight=False)

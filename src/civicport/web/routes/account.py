@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from civicport.api.deps import EngineDep, SettingsDep, StaffDep, current_principal
 from civicport.api.throttle import PASSWORD_RESET, SIGN_IN, Verdict, client_address, throttle_for
 from civicport.auth.audit import ANONYMOUS_ACTOR, record_event
-from civicport.auth.keys import create_key, keys_of
+from civicport.auth.keys import create_key, keys_of, revoke_key
 from civicport.auth.mail import mail_configured, send_mail
 from civicport.auth.passwords import MIN_PASSWORD_LENGTH
 from civicport.auth.principal import Principal
@@ -36,6 +36,7 @@ from civicport.auth.resets import (
 from civicport.auth.sessions import SESSION_COOKIE
 from civicport.auth.signin import sign_in
 from civicport.config import Settings
+from civicport.errors import NotFound
 from civicport.web.csrf import read_form
 from civicport.web.pages import base_url, gettext_for, render_page
 
@@ -285,6 +286,31 @@ async def create_api_key(request: Request, principal: StaffDep, engine: EngineDe
 
     key_id, secret = await run_in_threadpool(create)
     return await run_in_threadpool(_account, request, principal, engine, new_key=(key_id, secret))
+
+
+@router.post("/account/keys/{key_id}/revoke", response_class=HTMLResponse, include_in_schema=False)
+async def revoke_api_key(
+    key_id: str, request: Request, principal: StaffDep, engine: EngineDep
+) -> Response:
+    """Revoke one of the person's own keys; anyone else's key id is answered as unknown."""
+    await read_form(request, max_bytes=LARGEST_FORM_BYTES)
+
+    def revoke() -> bool:
+        with engine.begin() as conn:
+            revoked = revoke_key(conn, key_id, user_id=principal.user_id)
+            if revoked:
+                record_event(
+                    conn,
+                    actor=principal.email,
+                    action="key.revoke",
+                    detail={"key_id": key_id},
+                    client=client_address(request.scope),
+                )
+            return revoked
+
+    if not await run_in_threadpool(revoke):
+        raise NotFound("You have no key in use with this id", data={"key_id": key_id[:40]})
+    return RedirectResponse("/account", status_code=303)
 
 
 def _account(
