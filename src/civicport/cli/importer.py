@@ -1,5 +1,8 @@
 """`civicport import`: load a file into a new or existing dataset and print its id.
 
+A Socrata export (a rows.json, or a CSV with `--socrata-view`) brings its catalog entry, field
+names and column descriptions along; options given on the command line win over the view's.
+
 Every import passes the privacy guard; `--privacy COLUMN=ACTION` gives its decisions. An import
 the guard refuses prints what it found and the flags that resolve it, and changes nothing.
 """
@@ -19,12 +22,15 @@ from rich.markup import escape
 from civicport.auth.audit import CLI_ACTOR, record_event
 from civicport.catalog.records import AUDIENCES, DatasetMetadata
 from civicport.catalog.service import MODES, ImportResult, import_file
+from civicport.catalog.store import dataset_exists
 from civicport.cli.database import migrated_database
 from civicport.cli.output import err_console, fail, reporting_errors, row_progress
 from civicport.cli.privacy import error_items, resolution_flags
 from civicport.config import load_settings
 from civicport.ingest.points import PointSource
 from civicport.ingest.records import ReadOptions
+from civicport.ingest.socrata import SocrataView, is_rows_json, load_view
+from civicport.ingest.socrata_metadata import view_metadata
 from civicport.privacy.decisions import Choice, PrivacyUnresolved, Unresolved, parse_assignment
 from civicport.privacy.guard import unresolved
 
@@ -39,7 +45,8 @@ def import_command(
         ...,
         help="CSV/TSV, Excel (.xlsx, .xls), JSON (an array of row objects), GeoJSON, "
         "GeoPackage, KML/KMZ, or a .zip holding a shapefile, a File Geodatabase (.gdb folder) "
-        "or one such file. What each format reads, and its limits: docs/formats.md.",
+        "or one such file; a Socrata rows.json export. What each format reads, and its "
+        "limits: docs/formats.md.",
         show_default=False,
     ),
     title: str | None = typer.Option(
@@ -50,7 +57,7 @@ def import_command(
         "--id",
         help="Dataset id (xxxx-xxxx): chosen for a new dataset, required for the other modes.",
     ),
-    description: str = typer.Option("", "--description", help="Description (Markdown)."),
+    description: str | None = typer.Option(None, "--description", help="Description (Markdown)."),
     category: str | None = typer.Option(None, "--category", help="Catalog category."),
     tags: list[str] = typer.Option([], "--tag", help="A tag; repeat for more."),
     audience: Audience = typer.Option(
@@ -96,30 +103,48 @@ def import_command(
         "to their hundred block, exact locations to a coarser grid) or accept:REASON; kept "
         "for later loads. Repeat for more.",
     ),
+    socrata_view: Path | None = typer.Option(
+        None,
+        "--socrata-view",
+        metavar="VIEW.json",
+        help="The Socrata dataset's /api/views/{id}.json, for a CSV exported from Socrata: "
+        "gives the columns their field names, types and descriptions, and the dataset its "
+        "title, description, tags, license and id.",
+    ),
 ) -> None:
     """Import PATH as a dataset and print the dataset's id.
 
     Example: civicport import permits.csv --title "Building permits" --tag permits --row-id permit
 
     Example: civicport import parcels.zip --title "Parcels" --layer parcels_2024
+
+    Example: civicport import c6rw-fazn.rows.json
+
+    Example: civicport import permits.csv --socrata-view permits-view.json
     """
-    if mode == "create" and not (title and title.strip()):
-        raise typer.BadParameter("a new dataset needs a title", param_hint="--title")
     if mode != "create" and not dataset_id:
         raise typer.BadParameter(f"--mode {mode.value} needs the dataset's id", param_hint="--id")
     with reporting_errors():
         overrides = parse_type_overrides(types)
         point_sources = parse_points(points)
         decisions = dict(parse_assignment(value) for value in privacy)
-        if not path.is_file():
-            fail(f"No such file: {path}")
-        metadata = DatasetMetadata(
-            title=(title or "").strip(),
-            description=description,
-            category=category,
-            tags=tuple(tags),
+        for given in (path, socrata_view):
+            if given is not None and not given.is_file():
+                fail(f"No such file: {given}")
+        view = socrata_view_of(path, socrata_view)
+        base = view_metadata(view) if view else DatasetMetadata(title="")
+        metadata = dataclasses.replace(
+            base,
+            title=(title or base.title).strip(),
+            description=base.description if description is None else description,
+            category=category or base.category,
+            tags=tuple(tags) or base.tags,
             audience=audience.value,
         )
+        if mode == "create" and not metadata.title:
+            raise typer.BadParameter("a new dataset needs a title", param_hint="--title")
+        if view and mode == "create":
+            row_id = row_id or view.row_identifier
         try:
             result, left = _run_import(
                 path,
@@ -130,7 +155,8 @@ def import_command(
                 overrides,
                 point_sources,
                 decisions,
-                ReadOptions(sheet=sheet, layer=layer),
+                ReadOptions(sheet=sheet, layer=layer, socrata_view=socrata_view),
+                view.view_id if view and mode == "create" else None,
             )
         except PrivacyUnresolved as error:
             _refused(error)
@@ -152,6 +178,15 @@ def _refused(error: PrivacyUnresolved) -> NoReturn:
     for line in resolution_flags(error_items(error.data)):
         err_console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
+
+
+def socrata_view_of(path: Path, view_path: Path | None) -> SocrataView | None:
+    """The Socrata view an import brings along: --socrata-view's, or a rows.json's own."""
+    if view_path is not None:
+        return load_view(view_path)
+    if path.suffix.lower() == ".json" and is_rows_json(path):
+        return load_view(path)
+    return None
 
 
 def parse_type_overrides(values: list[str]) -> dict[str, str]:
@@ -193,12 +228,21 @@ def _run_import(
     points: list[PointSource],
     decisions: Mapping[str, Choice],
     read_options: ReadOptions,
+    suggested_id: str | None,
 ) -> tuple[ImportResult, list[Unresolved]]:
-    """Import, record it in the audit log, and say what the guard left unresolved."""
+    """Import, record it in the audit log, and say what the guard left unresolved.
+
+    A new dataset takes `suggested_id` (the Socrata view's id) unless --id named one or the
+    id is taken, so links people kept from Socrata still point at it.
+    """
     settings = load_settings()
     # An archive may unpack to no more than an upload may be.
     read_options = dataclasses.replace(read_options, max_unpacked_bytes=settings.max_upload_bytes)
     with migrated_database(settings) as engine:
+        if dataset_id is None and suggested_id:
+            with engine.connect() as conn:
+                if not dataset_exists(conn, suggested_id):
+                    dataset_id = suggested_id
         with row_progress(f"{path.name} ({decimal(path.stat().st_size)})") as progress:
             result = import_file(
                 engine,

@@ -97,7 +97,7 @@ def read_file(
     path = Path(path)
     source = open_source(path, options)
     try:
-        named = name_columns(source.headers)
+        named = _named(source.headers, source.names)
         chosen = source.declared | resolve_overrides(type_overrides or {}, named)
         if parallel is None:
             parallel = path.stat().st_size >= PARALLEL_MIN_BYTES and worker_count() > 1
@@ -105,7 +105,7 @@ def read_file(
         result = scan(source.rows, [f for f, _ in named], chosen, workers=workers)
     finally:
         close_rows(source.rows)  # the first pass read them all, or failed
-    outputs = _plan(named, result, chosen, source.optional)
+    outputs = _plan(named, result, chosen, source.optional, source.descriptions)
     batches = functools.partial(_batches_in_workers, result, outputs) if parallel else None
     return ParsedTable(
         columns=[o.spec for o in outputs],
@@ -148,11 +148,19 @@ def resolve_overrides(
     return chosen
 
 
+def _named(headers: Sequence[str], stated: Mapping[int, tuple[str, str]]) -> list[tuple[str, str]]:
+    """(field name, display name) per column: as the file states them (a Socrata view), else
+    derived from the header without taking a stated field name."""
+    derived = name_columns(headers, reserved={field for field, _ in stated.values()})
+    return [stated.get(index, named) for index, named in enumerate(derived)]
+
+
 def _plan(
     named: Sequence[tuple[str, str]],
     result: ScanResult,
     chosen: Mapping[int, str],
     optional: AbstractSet[int],
+    descriptions: Mapping[int, str],
 ) -> list[_Output]:
     taken = {f for f, _ in named}
     outputs = []
@@ -160,7 +168,8 @@ def _plan(
         if index in optional and not result.filled[index]:
             continue
         mode = LENIENT if index in chosen else TRUSTED
-        outputs.append(_Output(index, ColumnSpec(field, display, soda_type), mode))
+        spec = ColumnSpec(field, display, soda_type, descriptions.get(index, ""))
+        outputs.append(_Output(index, spec, mode))
         if soda_type == "point" and result.has_address[index]:
             # A Socrata location keeps its address; a point cannot, so the address lines go
             # into a text column beside it rather than being lost.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from civicport.config import Settings
@@ -21,6 +22,8 @@ class ReadOptions:
     sheet: str | None = None  # a workbook's sheet, by name (default: the first)
     layer: str | None = None  # a GIS file's layer, by name (default: the first)
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED
+    # A Socrata view (/api/views/{id}.json) naming, typing and describing a CSV's columns.
+    socrata_view: Path | None = None
 
 
 # A batch's columns (lists of reader values, one per column) → its stored columns.

@@ -24,12 +24,18 @@ class Source:
     geometry type): it is checked like a type a person chose, not guessed. `optional` holds
     columns a format always has whether or not a file uses them (KML's timestamp, begin,
     end): they are left out when every row leaves them empty.
+
+    `names` maps a column index to the (field name, display name) the file states (a Socrata
+    view's), used as they are instead of being derived from the header; `descriptions` maps a
+    column index to its description.
     """
 
     headers: list[str]
     rows: Iterator[list[Any]]
     declared: dict[int, str] = field(default_factory=dict)
     optional: frozenset[int] = frozenset()
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    descriptions: dict[int, str] = field(default_factory=dict)
 
 
 class Rows(Iterator[list[Any]]):
@@ -122,8 +128,13 @@ def open_source(path: Path, options: ReadOptions | None = None) -> Source:
             raise InvalidUpload(
                 f"{path.name} has no {part}s to choose from; leave out the {part} name {value!r}."
             )
-    return READERS[fmt](path, options)
+    source = READERS[fmt](path, options)
+    if options.socrata_view is not None:
+        source = described_by(source, load_view(options.socrata_view))
+    return source
 
 
 # Core readers register themselves on import.
 from civicport.ingest.readers import csv, excel, gis, json, zipped  # noqa: E402, F401
+from civicport.ingest.readers.socrata import described_by  # noqa: E402
+from civicport.ingest.socrata import load_view  # noqa: E402

@@ -4,7 +4,8 @@ Values are usually all strings; points are GeoJSON objects, locations {latitude,
 human_address} objects, URLs {"url": …} objects (values.py reads each). Keys missing from a
 row are empty cells. The columns are the union of the keys in the order first seen.
 
-A GeoJSON FeatureCollection saved with a .json extension is read as GeoJSON (readers/gis.py).
+A GeoJSON FeatureCollection saved with a .json extension is read as GeoJSON (readers/gis.py),
+a Socrata rows.json export as one (readers/socrata.py).
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from pathlib import Path
 import orjson
 
 from civicport.errors import InvalidUpload
-from civicport.ingest.readers import Source, gis, register
+from civicport.ingest.readers import Source, gis, register, socrata
 from civicport.ingest.records import ReadOptions
+from civicport.ingest.socrata import is_rows_json
 
 
 @register("json", ".json")
 def read_json(path: Path, options: ReadOptions) -> Source:
-    """Open a JSON array of objects. The whole document is parsed in memory."""
+    """Open a JSON array of objects. The whole document is parsed in memory (a rows.json
+    export, which can be large, is streamed instead)."""
+    if is_rows_json(path):
+        return socrata.open_rows_json(path)
     try:
         document = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
@@ -28,11 +33,6 @@ def read_json(path: Path, options: ReadOptions) -> Source:
     if isinstance(document, dict) and document.get("type") in gis.GEOJSON_TYPES:
         del document  # GDAL reads the file again, feature by feature
         return gis.open_layer(path, None, label=path.name, fmt=gis.GEOJSON)
-    if isinstance(document, dict) and "data" in document and "meta" in document:
-        raise InvalidUpload(
-            f"{path.name} is a Socrata rows.json export (meta + data arrays); import the "
-            "/resource/{id}.json form instead: an array of row objects."
-        )
     if not isinstance(document, list):
         raise InvalidUpload(
             f"{path.name} must be a JSON array of row objects, not a {type(document).__name__}."

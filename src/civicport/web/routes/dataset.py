@@ -7,6 +7,7 @@ place when the reader filters, sorts, pages or changes tab, so the URL still say
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from starlette.responses import HTMLResponse
 
 from civicport.api.deps import EngineDep, PrincipalDep, SettingsDep
 from civicport.auth.policy import visible_dataset
+from civicport.catalog.freshness import freshness
 from civicport.catalog.records import CHART_AGGREGATES, CHART_KINDS, DatasetRecord
 from civicport.catalog.store import count_view
 from civicport.config import Settings
@@ -125,6 +127,7 @@ def _page_values(
     ]  # fmt: skip
     return {
         "dataset": record,
+        "freshness": freshness(record, dt.datetime.now(dt.UTC)),
         "view": view,
         "tabs": _tabs(record),
         "geometry_column": _geometry_column(record),

@@ -7,6 +7,7 @@ datasets they may change (can_write): the same two questions every door asks.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from civicport.auth.principal import Principal
 from civicport.catalog import drafts
 from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.catalog.draft_rows import Draft
+from civicport.catalog.freshness import Freshness, freshness
 from civicport.catalog.records import DatasetRecord
 from civicport.web.csrf import read_form
 from civicport.web.pages import gettext_for, render_page
@@ -38,6 +40,7 @@ class Managed:
 
     record: DatasetRecord
     draft: Draft | None
+    freshness: Freshness | None  # None: it promises no update frequency
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ def writable_datasets(conn: sa.Connection, principal: Principal) -> list[Managed
         page = search_catalog(conn, query)
         mine = [r for r in page.records if can_write(principal, r)]
         their_drafts = drafts.drafts_of(conn, [r.id for r in mine])
-        found += [Managed(r, their_drafts.get(r.id)) for r in mine]
+        now = dt.datetime.now(dt.UTC)
+        found += [Managed(r, their_drafts.get(r.id), freshness(r, now)) for r in mine]
         offset += CATALOG_BATCH
         if offset >= page.total:
             return found
