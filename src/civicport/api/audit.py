@@ -20,6 +20,7 @@ from starlette.responses import Response
 from civicport.api.deps import authenticated
 from civicport.api.errors import error_response
 from civicport.auth.audit import MOST_EVENTS, events_csv, list_events
+from civicport.auth.policy import can_read_audit_log
 from civicport.errors import Forbidden
 
 router = APIRouter(tags=["Audit log"])
@@ -68,7 +69,7 @@ async def audit_log(
                 request,
                 "Authentication required: send an admin's API key id and secret with HTTP Basic",
             )
-            if principal.role != "admin":
+            if not can_read_audit_log(principal):
                 raise Forbidden("Only admins may read the audit log")
             events = list_events(
                 conn,

@@ -6,6 +6,7 @@
   ReadScope the catalog turns into SQL.
 - `can_write`: changing rows, metadata, audience and collaborators: admins any dataset;
   publishers their department's, their own and those they collaborate on; viewers none.
+- `can_read_audit_log`, `can_choose_department`: admins' rights.
 - `may_see_draft`, `can_approve`, `needs_approval`: drafts (catalog.drafts); a draft is hidden
   (404) from everyone but those who may change the dataset or approve it.
 
@@ -95,6 +96,17 @@ def may_see_draft(
     """Whether `principal` may know of (and preview) a draft of the dataset: those who may
     change the dataset or approve the draft. Anyone else is answered as if there were none."""
     return can_write(principal, record) or can_approve(principal, record, author_id)
+
+
+def can_read_audit_log(principal: Principal | None) -> bool:
+    """Whether `principal` may read the audit log (it names people and datasets): admins."""
+    return principal is not None and principal.role == "admin"
+
+
+def can_choose_department(principal: Principal) -> bool:
+    """Whether `principal` may set a dataset's department: admins. A publisher's datasets stay
+    in their own department, so they cannot hand one to another department's publishers."""
+    return principal.role == "admin"
 
 
 def needs_approval(settings: Settings, principal: Principal, record: DatasetRecord) -> bool:

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from civicport.api.deps import EngineDep, StaffDep
 from civicport.auth.accounts import user_by_id
-from civicport.auth.policy import can_write, read_scope, visible_dataset
+from civicport.auth.policy import can_read_audit_log, can_write, read_scope, visible_dataset
 from civicport.auth.principal import Principal
 from civicport.catalog import drafts
 from civicport.catalog.browse import CatalogQuery, search_catalog
@@ -92,6 +92,7 @@ def manage_home(request: Request, engine: EngineDep, principal: StaffDep) -> HTM
         datasets=mine,
         awaiting=awaiting,
         may_publish=principal.role in ("publisher", "admin"),
+        may_read_audit_log=can_read_audit_log(principal),
     )
 
 

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from civicport.api.deps import EngineDep, StaffDep
 from civicport.auth.audit import MOST_EVENTS, AuditEvent, events_csv, list_events
+from civicport.auth.policy import can_read_audit_log
 from civicport.auth.principal import Principal
 from civicport.errors import NotFound
 from civicport.web.grid import parse_page
@@ -56,7 +57,7 @@ class AuditFilters:
 
 
 def _admin(principal: Principal) -> None:
-    if principal.role != "admin":
+    if not can_read_audit_log(principal):
         raise NotFound("Not found")
 
 

@@ -21,7 +21,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from civicport.api.deps import EngineDep, SettingsDep, StaffDep
 from civicport.auth.accounts import user_by_id
-from civicport.auth.policy import may_see_draft, visible_dataset, writable_dataset
+from civicport.auth.policy import (
+    can_choose_department,
+    may_see_draft,
+    visible_dataset,
+    writable_dataset,
+)
 from civicport.auth.principal import Principal
 from civicport.catalog import drafts, editing
 from civicport.catalog.draft_rows import Draft
@@ -79,7 +84,7 @@ def _page(
         collaborators=collaborators,
         privacy=privacy or privacy_review(conn, record),
         categories=known_categories(conn, principal),
-        department_fixed=principal.role != "admin",
+        department_fixed=not can_choose_department(principal),
         errors=errors or {},
         message=message,
         saved=request.query_params.get("saved"),
@@ -160,7 +165,7 @@ async def edit_metadata(
 
     def change(form: FormData, base: DatasetMetadata, errors: Errors) -> DatasetMetadata:
         metadata = read_metadata(form, base, errors, _)
-        if principal.role != "admin":  # a publisher cannot hand a dataset to another department
+        if not can_choose_department(principal):
             metadata = dataclasses.replace(metadata, department=base.department)
         return metadata
 

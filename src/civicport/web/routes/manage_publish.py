@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from civicport.auth.audit import record_event
-from civicport.auth.policy import writable_dataset
+from civicport.auth.policy import can_choose_department, writable_dataset
 from civicport.auth.principal import Principal
 from civicport.catalog import drafts
 from civicport.catalog.records import DatasetMetadata, DatasetRecord
@@ -98,7 +98,9 @@ def start_review(conn: sa.Connection, staged: StagedUpload, principal: Principal
         dataset.row_identifier if dataset else None,
     )
     flagged = flagged_columns(staged.findings, decided)
-    return Review(staged, dataset, metadata, schema, tuple(flagged), principal.role != "admin")
+    return Review(
+        staged, dataset, metadata, schema, tuple(flagged), not can_choose_department(principal)
+    )
 
 
 def _title_from(file_name: str) -> str:
