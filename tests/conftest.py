@@ -60,7 +60,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(backend: str, tmp_path: Path, pg_database_url: str | None) -> Settings:
     database_url = pg_database_url if backend == "postgresql" else None
-    return Settings(home=tmp_path / "home", database_url=database_url)
+    # No background jobs inside test apps: tests run queued jobs themselves (tests/jobs).
+    return Settings(home=tmp_path / "home", database_url=database_url, embedded_worker=False)
 
 
 @pytest.fixture

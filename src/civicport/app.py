@@ -4,7 +4,8 @@
     >>> # uvicorn.run(app)
 
 The lifespan makes the engine and brings the database schema up to date before the first
-request, and disposes of the engine at shutdown.
+request, starts this process's share of the background jobs (jobs.consumer, unless the
+embedded_worker setting is off), and stops both at shutdown.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from civicport.api.soda.producer import router as producer_router
 from civicport.api.soda.resource import router as resource_router
 from civicport.api.soda.views import router as views_router
 from civicport.api.throttle import ThrottleMiddleware
+from civicport.api.versions import router as versions_router
 from civicport.config import Settings, signing_key
 from civicport.db.engine import make_engine
 from civicport.db.migrate import upgrade
+from civicport.jobs.consumer import start_embedded
 from civicport.web.errors import page_error
 from civicport.web.pages import STATIC_DIR
 from civicport.web.routes.account import router as account_pages
@@ -36,9 +39,12 @@ from civicport.web.routes.catalog import router as catalog_pages
 from civicport.web.routes.dataset import router as dataset_pages
 from civicport.web.routes.developers import router as developer_pages
 from civicport.web.routes.developers import throttled_page
+from civicport.web.routes.history import router as history_pages
 from civicport.web.routes.manage import router as manage_pages
 from civicport.web.routes.manage_audit import router as manage_audit_pages
 from civicport.web.routes.manage_dataset import router as manage_dataset_pages
+from civicport.web.routes.manage_runs import router as manage_run_pages
+from civicport.web.routes.manage_sync import router as manage_sync_pages
 from civicport.web.routes.manage_upload import router as manage_upload_pages
 from civicport.web.routes.meta import router as meta_pages
 
@@ -56,9 +62,11 @@ def create_app(settings: Settings) -> FastAPI:
         upgrade(engine)
         app.state.engine = engine
         app.state.signing_key = signing_key(settings)
+        stop_jobs = start_embedded(settings)
         try:
             yield
         finally:
+            stop_jobs()
             engine.dispose()
 
     app = FastAPI(
@@ -72,13 +80,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(resource_router)
     app.include_router(producer_router)
     app.include_router(views_router)
+    app.include_router(versions_router)
     app.include_router(discovery_router)
     app.include_router(audit_router)
-    for pages in (catalog_pages, dataset_pages, meta_pages, developer_pages):
+    for pages in (catalog_pages, dataset_pages, history_pages, meta_pages, developer_pages):
         app.include_router(pages)
     app.include_router(account_pages)
     for pages in (manage_pages, manage_upload_pages, manage_dataset_pages, manage_audit_pages):
         app.include_router(pages)
+    app.include_router(manage_sync_pages)
+    app.include_router(manage_run_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: CORS and request ids are added to whatever GZip and the routes answer.
     app.add_middleware(ThrottleMiddleware, page=throttled_page)

@@ -129,9 +129,58 @@ class Settings(BaseModel):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Redis URL (redis://host:6379/0) where rate-limit counters are kept, so "
-        "every app process shares them; unset: each process counts in its own memory.",
+        description="Redis URL (redis://host:6379/0) where rate-limit counters and the job "
+        "queue are kept, so every app process and worker shares them; unset: counters in each "
+        "process's memory and the queue in $CIVICPORT_HOME/jobs.db.",
     )
+    time_zone: str = Field(
+        default="UTC",
+        description="The city's time zone (an IANA name like America/New_York): cron schedules "
+        "of dataset syncs run at its clock times.",
+    )
+    keep_versions: int = Field(
+        default=20,
+        ge=1,
+        description="How many versions of each dataset's rows are kept for rollback and "
+        "download; the worker prunes older ones.",
+    )
+    retry_delay_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Wait before retrying a failed sync; each further retry waits five times "
+        "longer (1, 5, 25 minutes by default).",
+    )
+    source_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a sync waits on a source (a URL, a database) before giving up.",
+    )
+    embedded_worker: bool = Field(
+        default=True,
+        description="Let `civicport serve` and `civicport demo` run background jobs (syncs, "
+        "queued uploads) themselves; turn off when a separate `civicport worker` runs them.",
+    )
+    source_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Folders that file sources and SQLite database sources may read from "
+        "(a mounted share, say), separated by ':' in the environment variable. Empty: such "
+        "sources are refused, so a source can never publish the portal's own database or "
+        "other files of the server.",
+    )
+    city_boundary: Path | None = Field(
+        default=None,
+        description="A GeoJSON file of the city's boundary (a polygon in longitude and "
+        "latitude). Loads whose points fall outside it warn or are refused, as each dataset's "
+        "load rules say; unset, points are not checked.",
+    )
+
+    @field_validator("source_dirs", mode="before")
+    @classmethod
+    def _folder_list(cls, value: object) -> object:
+        """CIVICPORT_SOURCE_DIRS is a list of folders separated by the path separator (:)."""
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
 
     @field_validator(
         "rate_limit_anonymous",

@@ -165,6 +165,7 @@ class Door:
     about_dataset: bool = True  # False: the target dataset plays no part in the answer
     about_draft: bool = False  # True: the dataset's draft, hidden (404) from non-reviewers
     refused: int = 403  # the answer to staff who may see the dataset but not do this
+    done: int = 200  # the answer to those who may (a write that cannot apply here: its 4xx)
 
 
 def _each(*templates: str) -> Callable[[Target], list[str]]:
@@ -210,11 +211,29 @@ DOORS: dict[str, list[Door]] = {
     "/resource/{dataset_id}/{row_id}": [Door(_each("/resource/{id}/row-zzzz"), "write", "DELETE")],
     "/api/views/{dataset_id}.json": [Door(_each("/api/views/{id}.json"), "dataset")],
     "/api/views/{dataset_id}/rows.csv": [
-        Door(_each("/api/views/{id}/rows.csv?accessType=DOWNLOAD"), "dataset")
+        Door(
+            _each(
+                "/api/views/{id}/rows.csv?accessType=DOWNLOAD", "/api/views/{id}/rows.csv?version=1"
+            ),
+            "dataset",
+        )
+    ],  # fmt: skip
+    "/api/views/{dataset_id}/versions.json": [
+        Door(_each("/api/views/{id}/versions.json"), "dataset")
+    ],
+    "/api/views/{dataset_id}/diff.json": [
+        Door(_each("/api/views/{id}/diff.json?from=1&to=1"), "dataset")
+    ],
+    # Every dataset here is at its first version: a writer's rollback to it is a 409.
+    "/api/views/{dataset_id}/rollback.json": [
+        Door(_each("/api/views/{id}/rollback.json?version=1"), "write", "POST", done=409)
     ],
     "/d/{dataset_id}": [
         Door(_each("/d/{id}", "/d/{id}?tab=chart", "/d/{id}?tab=map", "/d/{id}?tab=api"), "dataset")
     ],  # fmt: skip
+    # A dataset's versions and the diff between two: as visible as the dataset itself.
+    "/d/{dataset_id}/history": [Door(_each("/d/{id}/history"), "dataset")],
+    "/d/{dataset_id}/diff": [Door(_each("/d/{id}/diff?from=1&to=1"), "dataset")],
     # Lists: a dataset is named and counted exactly when the reader may see it.
     "/api/catalog/v1": [
         Door(
@@ -267,6 +286,8 @@ DOORS: dict[str, list[Door]] = {
     ],
     "/manage/d/{dataset_id}": [Door(_each("/manage/d/{id}"), "manage")],
     "/manage/d/{dataset_id}/preview": [Door(_each("/manage/d/{id}/preview"), "preview")],
+    "/manage/d/{dataset_id}/history": [Door(_each("/manage/d/{id}/history"), "manage")],
+    "/manage/d/{dataset_id}/rollback": _form("/manage/d/{id}/rollback"),
     "/manage/d/{dataset_id}/replace": [
         Door(_each("/manage/d/{id}/replace"), "manage"),
         *_form("/manage/d/{id}/replace"),
@@ -279,6 +300,18 @@ DOORS: dict[str, list[Door]] = {
     "/manage/d/{dataset_id}/draft/discard": _form("/manage/d/{id}/draft/discard", about_draft=True),
     "/manage/d/{dataset_id}/approve": _form("/manage/d/{id}/approve", _approves, about_draft=True),
     "/manage/d/{dataset_id}/reject": _form("/manage/d/{id}/reject", _approves, about_draft=True),
+    # A dataset's source, schedule, load rules and runs (tests/web/test_manage_sync.py).
+    "/manage/d/{dataset_id}/source": [
+        Door(_each("/manage/d/{id}/source"), "manage"),
+        *_form("/manage/d/{id}/source"),
+    ],
+    "/manage/d/{dataset_id}/source/remove": _form("/manage/d/{id}/source/remove"),
+    "/manage/d/{dataset_id}/sync": _form("/manage/d/{id}/sync"),
+    "/manage/d/{dataset_id}/rules": _form("/manage/d/{id}/rules"),
+    # A run is not a dataset's door: one that does not exist is 404 to every staff member, and
+    # no dataset is named (tests/web/test_manage_runs.py: who may see which run).
+    "/manage/runs/{run_id}": [Door(_each("/manage/runs/999999"), "no_dataset")],
+    "/manage/runs/{run_id}.json": [Door(_each("/manage/runs/999999.json"), "no_dataset")],
     "/manage/approvals": [Door(_each("/manage/approvals"), "approvals")],
     "/manage/audit": [Door(_each("/manage/audit"), "admin")],
     "/manage/audit.csv": [Door(_each("/manage/audit.csv"), "admin")],
@@ -390,7 +423,7 @@ def _expected_status(door: Door, principal: str, audience: str) -> int | None:
         if door.about_draft and not (audience == "draft" and _reviews(principal)):
             return 404
         allowed = door.allowed(principal) if door.kind == "form" else may_change(principal)
-        return 200 if allowed else door.refused
+        return door.done if allowed else door.refused
     if door.kind == "preview":
         if not staff:
             return 401

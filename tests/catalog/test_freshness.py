@@ -13,7 +13,7 @@ from civicport.auth.accounts import create_user
 from civicport.auth.sessions import SESSION_COOKIE, session_token
 from civicport.catalog.freshness import expected_interval, freshness
 from civicport.catalog.store import get_dataset
-from civicport.db.schema import datasets, users
+from civicport.db.schema import datasets, sync_runs, users
 
 DAY = dt.timedelta(days=1)
 
@@ -94,3 +94,30 @@ def test_overdue_badge_on_the_page_and_staff_facet(client, app, make_dataset, en
     manage = client.get("/manage").text
     assert "freshness-overdue" in manage
     assert "No schedule" in manage
+
+
+def test_a_failed_last_run_is_a_staff_facet_value_until_a_run_succeeds(
+    client, app, make_dataset, engine
+) -> None:
+    failing = make_dataset(title="Failing permits", update_frequency="Weekly")
+    healthy = make_dataset(title="Healthy permits", update_frequency="Weekly")
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        for dataset_id, statuses in (
+            (failing, ("succeeded", "failed")),
+            (healthy, ("failed", "succeeded")),
+        ):
+            for status in statuses:
+                error = "boom" if status == "failed" else None
+                conn.execute(sync_runs.insert().values(
+                    dataset_id=dataset_id, trigger="schedule", status=status,
+                    requested_by="schedule", queued_at=now, error=error,
+                ))  # fmt: skip
+        admin = create_user(conn, email="admin@city.example", role="admin", password="x" * 12)
+        hashed = conn.execute(sa.select(users.c.password_hash)).scalar_one()
+    client.cookies.set(SESSION_COOKIE, session_token(app.state.signing_key, admin.user_id, hashed))
+    assert "freshness=sync_failed" in client.get("/browse").text
+    failed_only = client.get("/browse", params={"freshness": "sync_failed"}).text
+    assert "Last sync failed" in failed_only
+    assert "Failing permits" in failed_only
+    assert "Healthy permits" not in failed_only

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from civicport.datastore.history import create_history_table
 from civicport.datastore.load import build_indexes, create_data_table, insert_rows
 from civicport.datastore.tables import ColumnSchema
 from civicport.datastore.transactions import write_transaction
@@ -25,6 +26,7 @@ def loaded(engine) -> str:
         create_data_table(conn, TABLE, COLUMNS)
         insert_rows(conn, TABLE, COLUMNS, [("a", 1), ("b", 2), ("c", 3)], first_id=1, now=T0)
         build_indexes(conn, TABLE, COLUMNS, unique="code")
+        create_history_table(conn, TABLE, COLUMNS)
     return TABLE
 
 
@@ -46,10 +48,15 @@ def test_upsert_deletes_updates_and_inserts(engine, loaded):
             key="code",
             now=T1,
             first_id=4,
+            table_columns=COLUMNS,
         )
     assert (counts.created, counts.updated, counts.deleted) == (1, 1, 1)
     assert [(i, c, int(n)) for i, c, n in _rows(engine)] == [(1, "a", 1), (3, "c", 30), (4, "d", 4)]
     assert f"{TABLE}_stage" not in sa.inspect(engine).get_table_names()
+    # The deleted row and the updated row's old values went to the history, whole.
+    with engine.connect() as conn:
+        superseded = conn.exec_driver_sql(f'SELECT _id, code, n FROM "{TABLE}_h" ORDER BY _id')
+        assert [(i, c, int(n)) for i, c, n in superseded] == [(2, "b", 2), (3, "c", 3)]
 
 
 def test_check_key_column_refuses_missing_and_geometry_keys():

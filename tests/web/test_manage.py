@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
+from queued_runs import finished_run, queued_run_id
 
 from civicport.app import create_app
 from civicport.auth.accounts import create_user
@@ -145,6 +146,15 @@ def saved_id(response: Response, outcome: str) -> str:
     return match.group(1)
 
 
+def queued_save(staff: Staff, response: Response, outcome: str) -> str:
+    """Run the save the review page queued (the test app has no worker of its own), check what
+    it did (catalog.publishing.OUTCOMES), and return its dataset's id."""
+    run = finished_run(staff.settings, staff.engine, queued_run_id(response))
+    assert (run.status, run.outcome) == ("succeeded", outcome), run.error
+    assert run.dataset_id is not None
+    return run.dataset_id
+
+
 def rows_of(staff: Staff, dataset_id: str) -> list[dict[str, str]]:
     client = staff.as_("admin")
     answer = client.get(f"/resource/{dataset_id}.csv", params={"$limit": 1000})
@@ -198,7 +208,9 @@ def test_publish_flow_upload_review_submit_approve(staff: Staff) -> None:
     assert staff.dataset_count() == 0
 
     form = {**HOUSING_FORM, **HOUSING_DECISIONS, "save": "public"}
-    dataset_id = saved_id(staff.post("health", f"/manage/uploads/{token}", form), "submitted")
+    dataset_id = queued_save(
+        staff, staff.post("health", f"/manage/uploads/{token}", form), "submitted"
+    )
     assert list(uploads_dir(staff.settings).glob(f"{token}*")) == []
     record = staff.record(dataset_id)
     assert record.audience == "private"  # until an approver publishes it
@@ -245,7 +257,9 @@ def test_publish_flow_upload_review_submit_approve(staff: Staff) -> None:
 def test_save_as_internal_is_on_browse_for_staff_only(staff: Staff) -> None:
     token = staged_token(upload(staff, "health", HOUSING.read_bytes(), "housing.csv"))
     form = {**HOUSING_FORM, "title": "Housing internal Zorbulon", "save": "internal"}
-    dataset_id = saved_id(staff.post("health", f"/manage/uploads/{token}", form), "internal")
+    dataset_id = queued_save(
+        staff, staff.post("health", f"/manage/uploads/{token}", form), "internal"
+    )
     assert staff.record(dataset_id).audience == "internal"
     # A second click on Save finds the upload gone instead of making a second dataset.
     assert staff.post("health", f"/manage/uploads/{token}", form).status_code == 404
@@ -268,7 +282,7 @@ def test_admin_publishes_directly_and_schema_choices_apply(staff: Staff, tmp_pat
         "row_identifier": "0",
         "save": "public",
     }
-    dataset_id = saved_id(staff.post("admin", f"/manage/uploads/{token}", form), "public")
+    dataset_id = queued_save(staff, staff.post("admin", f"/manage/uploads/{token}", form), "public")
     record = staff.record(dataset_id)
     assert record.audience == "public"
     assert record.department == "Buildings"
@@ -293,10 +307,16 @@ def test_accepting_a_finding_needs_a_written_reason(staff: Staff) -> None:
     assert staff.dataset_count() == 0
     reason = "Work addresses that the city publishes on its website"
     form["privacy-contact-reason"] = reason
-    dataset_id = saved_id(staff.post("admin", f"/manage/uploads/{token}", form), "public")
+    dataset_id = queued_save(staff, staff.post("admin", f"/manage/uploads/{token}", form), "public")
     assert rows_of(staff, dataset_id)[0]["contact"] == "inspector0@city.example"
     decided = staff.events("privacy.decide")[0]
-    assert decided.detail == {"column": "contact", "decision": "accept", "reason": reason}
+    assert decided.dataset_id == dataset_id
+    assert decided.detail == {
+        "column": "contact",
+        "decision": "accept",
+        "reason": reason,
+        "run_id": decided.detail["run_id"],  # the run that saved it
+    }
 
 
 def test_bad_type_choice_is_400_with_the_readers_message(staff: Staff) -> None:
@@ -447,7 +467,8 @@ def test_replace_data_through_the_review_page(staff: Staff) -> None:
     assert "holds email addresses" in review.text
     form = {"save": "replace", "privacy-owner_email-action": "hash"}
     assert (
-        saved_id(staff.post("health", f"/manage/uploads/{token}", form), "replaced") == dataset_id
+        queued_save(staff, staff.post("health", f"/manage/uploads/{token}", form), "replaced")
+        == dataset_id
     )
     rows = rows_of(staff, dataset_id)
     assert [r["permit"] for r in rows] == ["P-7", "P-8", "P-9"]
@@ -463,7 +484,9 @@ def test_new_data_for_a_public_dataset_waits_in_a_draft_its_preview_shows_the_st
     token = staged_token(
         upload(staff, "health", b"Permit,Fee\nP-77,700\nP-78,800\n", "v2.csv", url)
     )
-    assert saved_id(staff.post("health", f"/manage/uploads/{token}", {"save": "replace"}), "draft")
+    assert queued_save(
+        staff, staff.post("health", f"/manage/uploads/{token}", {"save": "replace"}), "draft"
+    )
     live = staff.as_(None).get(f"/d/{dataset_id}").text
     assert "P-1" in live
     assert "P-77" not in live

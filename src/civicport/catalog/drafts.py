@@ -49,8 +49,8 @@ from civicport.auth.principal import Principal
 from civicport.catalog import draft_rows, editing, service, store
 from civicport.catalog.draft_rows import Draft, StoredDraft
 from civicport.catalog.records import DatasetMetadata, DatasetRecord
+from civicport.catalog.versions import drop_tables
 from civicport.config import Settings
-from civicport.datastore.load import drop_data_table
 from civicport.datastore.transactions import write_transaction
 from civicport.errors import Conflict, Forbidden, InvalidUpload, NotFound
 from civicport.ingest.records import ParsedTable
@@ -172,7 +172,8 @@ def edit_dataset(
         stored = draft_rows.load(conn, dataset_id)
         pending = metadata or (stored.draft.metadata if stored else None)
         if _waits(settings, principal, live, _proposed(live, pending), stored):
-            draft, unused = _save(conn, principal, live, stored, edit, now)
+            draft, replaced = _save(conn, principal, live, stored, edit, now)
+            unused = [replaced] if replaced else []
             outcome = EditOutcome(applied=False, draft=draft)
         else:
             staged = None
@@ -188,10 +189,9 @@ def edit_dataset(
                     now=now,
                     stored_rows=stored_rows,
                 )
-            editing.go_live(conn, principal, live, metadata, staged, now=now)
+            unused = editing.go_live(conn, principal, live, metadata, staged, now=now)
             outcome = EditOutcome(applied=True, draft=None)
-            unused = live.data_table if staged else None
-    _drop_after_commit(engine, unused)
+    drop_tables(engine, unused)
     return outcome
 
 
@@ -297,7 +297,9 @@ def approve_draft(engine: sa.Engine, principal: Principal, dataset_id: str) -> D
     now = dt.datetime.now(dt.UTC)
     with write_transaction(engine) as conn:
         live, stored = _reviewable(conn, principal, dataset_id)
-        editing.go_live(conn, principal, live, stored.draft.metadata, stored.staged, now=now)
+        unused = editing.go_live(
+            conn, principal, live, stored.draft.metadata, stored.staged, now=now
+        )
         draft_rows.delete(conn, dataset_id)
         author_id = stored.draft.author_id
         author = user_by_id(conn, author_id) if author_id is not None else None
@@ -307,7 +309,7 @@ def approve_draft(engine: sa.Engine, principal: Principal, dataset_id: str) -> D
             "rows": stored.staged is not None,
         }
         _audit(conn, principal, "draft.approve", dataset_id, detail)
-    _drop_after_commit(engine, live.data_table if stored.staged else None)
+    drop_tables(engine, unused)
     with engine.connect() as conn:
         return store.get_dataset(conn, dataset_id)
 
@@ -335,7 +337,7 @@ def discard_draft(engine: sa.Engine, principal: Principal, dataset_id: str) -> N
             raise Forbidden(f"You may not discard the draft of dataset '{dataset_id}'")
         draft_rows.delete(conn, dataset_id)
         _audit(conn, principal, "draft.discard", dataset_id, {"rows": stored.staged is not None})
-    _drop_after_commit(engine, stored.staged.rows.state.data_table if stored.staged else None)
+    drop_tables(engine, [stored.staged.rows.state.data_table] if stored.staged else [])
 
 
 def _reviewable(
@@ -375,11 +377,3 @@ def _audit(
     conn: sa.Connection, principal: Principal, action: str, dataset_id: str, detail: Any
 ) -> None:
     record_event(conn, actor=principal.email, action=action, dataset_id=dataset_id, detail=detail)
-
-
-def _drop_after_commit(engine: sa.Engine, data_table: str | None) -> None:
-    """Drop a table nothing points at any more, once the change is committed: a reader that
-    started before the commit may still be reading it."""
-    if data_table is not None:
-        with write_transaction(engine) as conn:
-            drop_data_table(conn, data_table)

@@ -22,10 +22,11 @@ from civicport.auth.principal import Principal
 from civicport.catalog import service, store
 from civicport.catalog.records import DatasetMetadata, DatasetRecord
 from civicport.catalog.rescan import rescan_live_rows
+from civicport.catalog.versions import forget_earlier_versions
 from civicport.datastore.transactions import write_transaction
 from civicport.errors import Conflict, InvalidUpload, NotFound
 from civicport.ingest.records import ParsedTable
-from civicport.privacy.decisions import Choice, Given
+from civicport.privacy.decisions import Choice, Given, is_pending
 from civicport.privacy.guard import GuardedTable, check_publishable, guard_table, record_guarded
 from civicport.privacy.store import decisions as kept_decisions
 
@@ -79,30 +80,38 @@ def go_live(
     staged: Staged | None,
     *,
     now: dt.datetime,
-) -> None:
+) -> list[str]:
     """Make `metadata` (None: unchanged) and the `staged` rows (None: unchanged) the dataset's,
-    in the caller's transaction, and record each change in the audit log.
+    in the caller's transaction, and record each change in the audit log. Returns the tables to
+    drop once that commits: when the staged rows went through privacy decisions the live rows
+    had not, the dataset's earlier versions, which still hold what the decisions removed.
 
     The privacy guard has the last word: if the dataset is to be public, an unresolved finding
     raises and the caller's rollback undoes everything. Conflict when the dataset's privacy
     decisions changed after the rows were staged (they did not go through the new ones). The
-    caller drops the old rows' table after the commit.
     """
     if metadata is not None:
         columns = staged.rows.columns if staged else live.columns
         service.update_metadata(conn, live, metadata, columns=columns, now=now)
+    unused: list[str] = []
     if staged is not None:
         _check_decisions_unchanged(conn, live.id, staged.privacy)
+        rewritten = any(is_pending(d) for d in kept_decisions(conn, live.id))
         # The rows change for readers now, not when they were staged.
         state = dataclasses.replace(staged.rows.state, data_updated_at=now)
-        service.apply_staged(conn, live, dataclasses.replace(staged.rows, state=state))
+        service.apply_staged(
+            conn, live, dataclasses.replace(staged.rows, state=state), made_by=principal.email
+        )
         record_guarded(conn, live.id, staged.privacy)
+        if rewritten:
+            unused = forget_earlier_versions(conn, store.get_dataset(conn, live.id))
     audience = metadata.audience if metadata else live.audience
     if audience == "public":
         if staged is None:
             rescan_live_rows(conn, live, metadata.category if metadata else live.category)
         check_publishable(conn, live.id)
     _record_changes(conn, principal, live, metadata, staged)
+    return unused
 
 
 def _check_decisions_unchanged(conn: sa.Connection, dataset_id: str, used: GuardedTable) -> None:

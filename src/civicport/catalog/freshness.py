@@ -9,6 +9,10 @@ last successful load (`data_updated_at`):
 - due: it was expected, and the grace period (a quarter of the interval, at least an hour) has
   not run out;
 - overdue: the grace period has run out.
+
+For staff, a dataset whose last background run (a sync or a queued upload) failed is
+"sync_failed" in the catalog's freshness facet, whatever its frequency says: its data is not
+arriving.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import sqlalchemy as sa
 from civicport.catalog.records import DatasetRecord
 from civicport.catalog.search import ReadScope, scope_filter
 from civicport.catalog.store import utc
-from civicport.db.schema import datasets
+from civicport.db.schema import datasets, sync_runs
 
 STATUSES = ("fresh", "due", "overdue")
+FACET_STATUSES = (*STATUSES, "sync_failed")
 DAY = dt.timedelta(days=1)
 MIN_GRACE = dt.timedelta(hours=1)
 
@@ -97,8 +102,8 @@ def freshness(record: DatasetRecord, now: dt.datetime) -> Freshness | None:
 def scope_freshness(
     conn: sa.Connection, scope: ReadScope | None, now: dt.datetime
 ) -> dict[str, str]:
-    """The freshness status of every dataset in `scope` that promises an update frequency,
-    by id (one small query: the catalog's staff facet and filter)."""
+    """The freshness status (FACET_STATUSES) of every dataset in `scope` that promises an
+    update frequency or whose last run failed, by id: the catalog's staff facet and filter."""
     rows = conn.execute(
         sa.select(datasets.c.id, datasets.c.update_frequency, datasets.c.data_updated_at).where(
             scope_filter(scope), datasets.c.update_frequency.is_not(None)
@@ -109,7 +114,23 @@ def scope_freshness(
         state = freshness_of(frequency, utc(updated), now)
         if state is not None:
             found[dataset_id] = state.status
-    return found
+    return found | dict.fromkeys(_last_run_failed(conn, scope), "sync_failed")
+
+
+def _last_run_failed(conn: sa.Connection, scope: ReadScope | None) -> list[str]:
+    """The datasets in `scope` whose latest finished background run failed."""
+    finished = sync_runs.c.status.in_(("succeeded", "failed"))
+    latest = (
+        sa.select(sa.func.max(sync_runs.c.id))
+        .where(finished, sync_runs.c.dataset_id.is_not(None))
+        .group_by(sync_runs.c.dataset_id)
+    )
+    query = (
+        sa.select(sync_runs.c.dataset_id)
+        .join(datasets, datasets.c.id == sync_runs.c.dataset_id)
+        .where(sync_runs.c.id.in_(latest), sync_runs.c.status == "failed", scope_filter(scope))
+    )
+    return list(conn.execute(query).scalars())
 
 
 def freshness_of(

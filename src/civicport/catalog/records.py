@@ -78,6 +78,8 @@ class DatasetRecord:
     columns: tuple[ColumnRecord, ...]
     owner_id: int | None = None  # the account that created it (None: the command line)
     collaborators: frozenset[int] = frozenset()  # accounts that share the owner's rights
+    load_rules: dict[str, Any] | None = None  # ingest.checks.LoadRules as JSON; None: defaults
+    overdue_alerted_at: dt.datetime | None = None  # the owner's last overdue alert
 
     def table_schema(self, dialect: str, *, summaries: bool = True) -> TableSchema:
         """What the SoQL compiler needs: the current table, its columns, its `$q` index and

@@ -10,12 +10,14 @@ drafts keep staged rows in a table of their own until an approval applies them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -30,7 +32,15 @@ from civicport.catalog.records import (
     DatasetRecord,
     SavedChart,
 )
+from civicport.catalog.versions import (
+    drop_tables,
+    forget_earlier_versions,
+    next_row_id,
+    record_version,
+    version_instant,
+)
 from civicport.datastore.convert import convert_columns
+from civicport.datastore.history import create_history_table
 from civicport.datastore.load import (
     build_indexes,
     create_data_table,
@@ -48,6 +58,9 @@ from civicport.datastore.writes import (
     DELETED,
     WriteCounts,
     append_rows,
+    apply_append,
+    apply_replace_by_content,
+    apply_upsert,
     check_key_column,
     check_keys,
     id_range,
@@ -55,10 +68,19 @@ from civicport.datastore.writes import (
 )
 from civicport.datastore.writes import delete_rows as delete_stored_rows
 from civicport.errors import Conflict, InvalidUpload, NotFound
+from civicport.ingest.checks import (
+    CheckReport,
+    LoadRules,
+    Previous,
+    check_load,
+    load_boundary,
+    raise_if_blocked,
+)
 from civicport.ingest.points import PointSource, add_points, point_field_name
 from civicport.ingest.records import ColumnSpec, ParsedTable, ReadOptions
-from civicport.privacy.decisions import Choice, Given
+from civicport.privacy.decisions import Choice, Given, is_pending
 from civicport.privacy.guard import GuardedTable, guard_table, record_guarded
+from civicport.privacy.store import decisions as kept_decisions
 
 MODES = ("create", "replace", "append", "upsert")
 # A checkbox column of this name in an upserted table marks the rows to delete (by identifier).
@@ -75,6 +97,9 @@ class ImportResult:
     rows_updated: int
     rows_deleted: int
     row_count: int
+    version: int = 0  # the version the import made (catalog.versions)
+    rows_unchanged: int = 0  # rows named by identifier whose values were already those
+    warnings: tuple[str, ...] = ()  # what the load checks noticed without refusing it
 
 
 def import_file(
@@ -92,13 +117,16 @@ def import_file(
     privacy_decisions: Mapping[str, Choice] | None = None,
     decided_by: str | None = None,
     read_options: ReadOptions | None = None,
+    made_by: str = "cli",
 ) -> ImportResult:
     """Read a file (any format of docs/formats.md) and import it; see import_table.
 
-    When adding to an existing dataset (append, upsert) the file's columns are read as the
-    dataset's types, so '00123' stays text if the column is text. `points` adds point columns
-    built from latitude and longitude columns (see ingest.points). `read_options` picks a
-    workbook's sheet or a GIS file's layer and bounds how large an archive may unpack.
+    When loading into an existing dataset (replace, append, upsert) the file's columns are read
+    as the dataset's types, so '00123' stays text if the column is text, and a value that does
+    not fit is refused, emptied or turns its column to text as the dataset's load rules say.
+    `points` adds point columns built from latitude and longitude columns (see ingest.points).
+    `read_options` picks a workbook's sheet or a GIS file's layer and bounds how large an
+    archive may unpack.
 
     >>> import_file(engine, Path("permits.csv"), metadata=DatasetMetadata(title="Permits"))
     ... # doctest: +SKIP
@@ -108,18 +136,21 @@ def import_file(
     from civicport.ingest.workers import paused_gc
 
     _check_mode(mode)
-    overrides = dict(type_overrides or {})
-    if mode in ("append", "upsert") and dataset_id:
+    options = read_options or ReadOptions()
+    if mode in ("replace", "append", "upsert") and dataset_id:
         with engine.connect() as conn:
             existing = store.get_dataset(conn, dataset_id)
         derived = {point_field_name(p) for p in points}
-        existing_types = {
-            c.field_name: c.soda_type for c in existing.columns if c.field_name not in derived
-        }
-        overrides = existing_types | overrides
+        options = dataclasses.replace(
+            options,
+            dataset_types={
+                c.field_name: c.soda_type for c in existing.columns if c.field_name not in derived
+            },
+            type_policy=LoadRules.from_json(existing.load_rules).type_policy,
+        )
     with paused_gc():
         table = add_points(
-            read_file(path, type_overrides=overrides or None, options=read_options), points
+            read_file(path, type_overrides=type_overrides or None, options=options), points
         )
         return import_table(
             engine,
@@ -132,6 +163,7 @@ def import_file(
             owner_id=owner_id,
             privacy_decisions=privacy_decisions,
             decided_by=decided_by,
+            made_by=made_by,
         )
 
 
@@ -147,8 +179,10 @@ def import_table(
     owner_id: int | None = None,
     privacy_decisions: Mapping[str, Choice] | None = None,
     decided_by: str | None = None,
+    made_by: str = "cli",
 ) -> ImportResult:
-    """Import a parsed table.
+    """Import a parsed table as a new version of the dataset (catalog.versions), made by
+    `made_by` (an account's email, "cli", "api" or "sync").
 
     - create: a new dataset (id minted unless given); `metadata` is required.
     - replace: the dataset's rows become exactly these (its columns may change).
@@ -160,22 +194,32 @@ def import_table(
     decisions and `privacy_decisions` (column → choice, made by `decided_by`, kept for later
     loads) are applied to them, and a load that would leave a public dataset with personal data
     unresolved is refused (PrivacyUnresolved, a Conflict) with nothing changed.
+    Every load is staged first and checked (ingest.checks: the dataset's load rules); a check
+    set to block refuses it (LoadRejected, an InvalidUpload) with nothing changed.
     Raises InvalidUpload (bad data or arguments), NotFound (no such dataset), Conflict (id taken).
     """
     _check_mode(mode)
-    now = dt.datetime.now(dt.UTC)
-    given = _given(privacy_decisions, decided_by)
+    load = _Load(table, row_identifier, progress, _given(privacy_decisions, decided_by), made_by)
     if mode == "create":
         if metadata is None:
             raise InvalidUpload("A new dataset needs metadata, at least a title")
-        return _create(
-            engine, table, metadata, dataset_id, row_identifier, now, progress, owner_id, given
-        )
+        return _create(engine, load, metadata, dataset_id, owner_id)
     if not dataset_id:
         raise InvalidUpload(f"Mode '{mode}' needs the id of an existing dataset")
     if mode == "replace":
-        return _replace(engine, table, dataset_id, row_identifier, now, progress, given)
-    return _change(engine, table, dataset_id, mode, row_identifier, now, progress, given)
+        return _replace(engine, load, dataset_id)
+    return _change(engine, load, dataset_id, mode)
+
+
+@dataclass(frozen=True)
+class _Load:
+    """What one import brings, whatever its mode."""
+
+    table: ParsedTable
+    row_identifier: str | None
+    progress: Callable[[int], None] | None
+    given: Given | None
+    made_by: str
 
 
 def _given(choices: Mapping[str, Choice] | None, decided_by: str | None) -> Given | None:
@@ -213,14 +257,10 @@ def _check_mode(mode: str) -> None:
 
 def _create(
     engine: sa.Engine,
-    table: ParsedTable,
+    load: _Load,
     metadata: DatasetMetadata,
     dataset_id: str | None,
-    row_identifier: str | None,
-    now: dt.datetime,
-    progress: Callable[[int], None] | None,
     owner_id: int | None,
-    given: Given | None,
 ) -> ImportResult:
     _check_metadata(metadata)
     if dataset_id is not None and not is_dataset_id(dataset_id):
@@ -229,68 +269,153 @@ def _create(
             "or digits joined by a dash, like abcd-1234"
         )
     with write_transaction(engine) as conn:
+        now = version_instant(conn, None, dt.datetime.now(dt.UTC))
         dataset_id = dataset_id or _unused_id(conn)
         if store.dataset_exists(conn, dataset_id):
             raise Conflict(f"Dataset '{dataset_id}' already exists")
-        guarded = _guard(conn, metadata, table, given, whole=True)
+        guarded = _guard(conn, metadata, load.table, load.given, whole=True)
         table = guarded.table  # dropped columns gone, hashed ones text
-        columns = _schema(table.columns, row_identifier)
+        columns = _schema(table.columns, load.row_identifier)
         _check_charts(metadata.charts, columns)
-        state = _load_generation(
-            conn,
-            dataset_id,
-            1,
-            columns,
-            table,
-            row_identifier,
-            first_id=1,
-            now=now,
-            progress=progress,
-        )
+        name = data_table_name(dataset_id, 1)
+        count = _fill(conn, name, columns, table, first_id=1, now=now, progress=load.progress)
+        report = _checks(conn, name, columns, count, None, load.row_identifier, None, whole=True)
+        count -= report.dropped_rows
+        state = _index_generation(conn, name, 1, columns, count, load.row_identifier, now, 1)
+        create_history_table(conn, name, columns)
+        records = _column_records(table.columns)
         store.insert_dataset(
             conn,
             dataset_id=dataset_id,
             metadata=metadata,
             state=state,
-            columns=_column_records(table.columns),
+            columns=records,
             now=now,
             owner_id=owner_id,
         )
         record_guarded(conn, dataset_id, guarded)
-    return ImportResult(dataset_id, "create", state.row_count, 0, 0, state.row_count)
+        counts = WriteCounts(created=count)
+        version = _new_version(conn, dataset_id, state, records, "create", counts, load)
+    return _result(
+        dataset_id, "create", counts, state, version, (*table.warnings, *report.warnings)
+    )
 
 
-def _replace(
-    engine: sa.Engine,
-    table: ParsedTable,
-    dataset_id: str,
-    row_identifier: str | None,
-    now: dt.datetime,
-    progress: Callable[[int], None] | None,
-    given: Given | None = None,
-) -> ImportResult:
+def _replace(engine: sa.Engine, load: _Load, dataset_id: str) -> ImportResult:
+    """Make the dataset's rows exactly the loaded ones. With the same columns, the load is
+    applied as a diff (rows matched by the row identifier, or by content without one), so
+    unchanged rows keep their `:id` and `:updated_at`; with other columns, the rows go into a
+    table of their own and the old one stays for the versions made in it."""
     with write_transaction(engine) as conn:
         old = store.get_dataset(conn, dataset_id, for_update=True)
-        guarded = _guard(conn, old, table, given, whole=True)
-        staged = stage_rows(
-            conn, old, guarded.table, row_identifier=row_identifier, now=now, progress=progress
-        )
-        apply_staged(conn, old, staged)
+        now = version_instant(conn, dataset_id, dt.datetime.now(dt.UTC))
+        rewrites = _rewrites_rows(conn, dataset_id, load.given)
+        guarded = _guard(conn, old, load.table, load.given, whole=True)
+        table = guarded.table
+        key = load.row_identifier or old.row_identifier
+        columns = _schema(table.columns, key)
+        if _same_layout(old, columns, key):
+            counts, state, report = _apply_replace(conn, old, columns, table, key, now, load)
+            warnings = (*table.warnings, *report.warnings)
+            store.update_data_state(conn, dataset_id=dataset_id, state=state)
+            records = list(old.columns)
+        else:
+            staged = stage_rows(
+                conn, old, table, row_identifier=key, now=now, progress=load.progress
+            )
+            warnings = staged.warnings
+            state, records = staged.state, list(staged.columns)
+            counts = WriteCounts(created=state.row_count, deleted=old.row_count)
+            _point_at(conn, old, staged)
         record_guarded(conn, dataset_id, guarded)
-    # After the commit: readers that started before it may still be reading the old table.
-    with write_transaction(engine) as conn:
-        drop_data_table(conn, old.data_table)
-    count = staged.state.row_count
-    return ImportResult(dataset_id, "replace", count, 0, old.row_count, count)
+        version = _new_version(conn, dataset_id, state, records, "replace", counts, load)
+        unused = (
+            forget_earlier_versions(conn, store.get_dataset(conn, dataset_id)) if rewrites else []
+        )
+    drop_tables(engine, unused)
+    return _result(dataset_id, "replace", counts, state, version, warnings)
+
+
+def _rewrites_rows(conn: sa.Connection, dataset_id: str, given: Given | None) -> bool:
+    """Whether a full load drops, hashes or generalizes what the dataset's stored rows still
+    hold: a decision given with it, or one kept and not applied yet. The earlier versions then
+    hold that personal data and are forgotten (catalog.versions.forget_earlier_versions)."""
+    if given is not None and any(c.action != "accept" for c in given.choices.values()):
+        return True
+    return any(is_pending(d) for d in kept_decisions(conn, dataset_id))
+
+
+def _same_layout(dataset: DatasetRecord, columns: Sequence[ColumnSchema], key: str | None) -> bool:
+    """Whether loaded columns fit the dataset's table as it is (names and types; order aside)."""
+    current = {(c.field_name, c.soda_type) for c in dataset.columns}
+    return key == dataset.row_identifier and current == {
+        (c.field_name, c.soda_type) for c in columns
+    }
+
+
+def _apply_replace(
+    conn: sa.Connection,
+    old: DatasetRecord,
+    columns: list[ColumnSchema],
+    table: ParsedTable,
+    key: str | None,
+    now: dt.datetime,
+    load: _Load,
+) -> tuple[WriteCounts, store.DataState, CheckReport]:
+    """A replace with unchanged columns, applied as a diff to the current table."""
+    stage, count = _stage(conn, old, columns, table, now, load.progress)
+    report = _checks(conn, stage, columns, count, old, key, old.load_rules, whole=True)
+    _keyed(conn, stage, key)
+    first_id = next_row_id(conn, old.id, old.data_table)
+    if key:
+        counts = apply_upsert(
+            conn, old.data_table, stage, columns,
+            key=key, now=now, first_id=first_id, table_columns=columns, remove_missing=True,
+        )  # fmt: skip
+    else:
+        counts = apply_replace_by_content(
+            conn, old.data_table, stage, columns, now=now, first_id=first_id
+        )
+    drop_data_table(conn, stage)
+    return counts, state_after(conn, old, counts, now, key), report
+
+
+def _stage(
+    conn: sa.Connection,
+    dataset: DatasetRecord,
+    columns: list[ColumnSchema],
+    table: ParsedTable,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None,
+) -> tuple[str, int]:
+    """Load incoming rows into a scratch table beside the dataset's (ids from 1, in upload
+    order) for the checks (then _keyed). Returns its name and how many rows it holds. Also
+    makes sure the current table has its history."""
+    create_history_table(conn, dataset.data_table, dataset.table_schema("").columns)
+    stage = f"{dataset.data_table}_stage"
+    drop_data_table(conn, stage)
+    count = _fill(conn, stage, columns, table, first_id=1, now=now, progress=progress)
+    return stage, count
+
+
+def _keyed(conn: sa.Connection, stage: str, key: str | None) -> None:
+    """After the checks (which refuse or drop repeated identifiers, as the rules say): refuse
+    rows without one, and index the staged rows by it for applying."""
+    if key:
+        check_keys(conn, stage, key)
+        create_key_index(conn, stage, key)
 
 
 @dataclass(frozen=True)
 class StagedRows:
     """Rows loaded into a table of their own and checked, not yet the dataset's: what a
-    replace, or the approval of a draft with new data, points the dataset at (apply_staged)."""
+    replace that changes the columns, or the approval of a draft with new data, points the
+    dataset at (apply_staged)."""
 
     state: store.DataState
     columns: tuple[ColumnRecord, ...]
+    # What the load checks noticed (they ran against the dataset's current rows when staged).
+    warnings: tuple[str, ...] = ()
 
 
 def stage_rows(
@@ -307,34 +432,42 @@ def stage_rows(
 
     The rows go into the next generation's table, or with `draft` into a table whose name no
     generation can ever take (a draft's rows wait there until it is approved or discarded).
-    New ids continue after the current ones, so an `:id` never names two different rows.
+    New ids continue after every id the dataset used, so an `:id` never names two rows.
     `table` is what the privacy guard let through (privacy.guard.guard_table), as in _replace
-    and catalog.editing.stage.
+    and catalog.editing.stage. The rows pass the dataset's load checks against its current
+    rows (LoadRejected otherwise) before they are indexed.
     """
     key = row_identifier or dataset.row_identifier
     columns = _schema(table.columns, key)
-    _, high = id_range(conn, dataset.data_table)
+    first_id = next_row_id(conn, dataset.id, dataset.data_table)
     version = dataset.data_version + 1
     name = _draft_table_name(dataset.id) if draft else data_table_name(dataset.id, version)
-    state = _load_generation(
-        conn,
-        dataset.id,
-        version,
-        columns,
-        table,
-        key,
-        first_id=(high or 0) + 1,
-        now=now,
-        progress=progress,
-        table_name=name,
-    )
-    return StagedRows(state, tuple(_column_records(table.columns)))
+    count = _fill(conn, name, columns, table, first_id=first_id, now=now, progress=progress)
+    report = _checks(conn, name, columns, count, dataset, key, dataset.load_rules, whole=True)
+    count -= report.dropped_rows
+    state = _index_generation(conn, name, version, columns, count, key, now, first_id)
+    warnings = (*table.warnings, *report.warnings)
+    return StagedRows(state, tuple(_column_records(table.columns)), warnings)
 
 
-def apply_staged(conn: sa.Connection, dataset: DatasetRecord, staged: StagedRows) -> None:
-    """Point the dataset at staged rows, in the caller's transaction (readers see them from its
-    commit; the caller drops the old table after it). Conflict when the dataset's rows changed
-    after these were staged (their ids could clash) or their table is gone."""
+def apply_staged(
+    conn: sa.Connection, dataset: DatasetRecord, staged: StagedRows, *, made_by: str
+) -> None:
+    """Point the dataset at staged rows as its next version, in the caller's transaction
+    (readers see them from its commit; the old table stays for the versions made in it).
+    Conflict when the dataset's rows changed after these were staged (their ids could clash)
+    or their table is gone."""
+    now = version_instant(conn, dataset.id, staged.state.data_updated_at)
+    state = dataclasses.replace(staged.state, data_updated_at=now)
+    _point_at(conn, dataset, dataclasses.replace(staged, state=state))
+    counts = WriteCounts(created=state.row_count, deleted=dataset.row_count)
+    record_version(
+        conn, dataset_id=dataset.id, state=state, columns=staged.columns,
+        operation="replace", counts=counts, made_by=made_by,
+    )  # fmt: skip
+
+
+def _point_at(conn: sa.Connection, dataset: DatasetRecord, staged: StagedRows) -> None:
     if staged.state.data_version != dataset.data_version + 1:
         raise Conflict(
             f"The rows of dataset '{dataset.id}' changed after this data was prepared; "
@@ -342,6 +475,8 @@ def apply_staged(conn: sa.Connection, dataset: DatasetRecord, staged: StagedRows
         )
     if not sa.inspect(conn).has_table(staged.state.data_table):
         raise Conflict(f"The prepared data of dataset '{dataset.id}' is missing; upload it again")
+    columns = [ColumnSchema(c.field_name, c.soda_type) for c in staged.columns]
+    create_history_table(conn, staged.state.data_table, columns)
     store.update_data_state(conn, dataset_id=dataset.id, state=staged.state)
     store.replace_columns(conn, dataset_id=dataset.id, columns=staged.columns)
 
@@ -373,33 +508,40 @@ def update_metadata(
     store.update_metadata(conn, dataset_id=dataset.id, metadata=metadata, now=now)
 
 
-def _load_generation(
+def _fill(
     conn: sa.Connection,
-    dataset_id: str,
-    version: int,
+    name: str,
     columns: list[ColumnSchema],
     table: ParsedTable,
-    key: str | None,
     *,
     first_id: int,
     now: dt.datetime,
     progress: Callable[[int], None] | None,
-    table_name: str | None = None,
-) -> store.DataState:
-    """Create a new data table (`table_name`, by default the generation's), fill it, check its
-    keys and index it."""
-    name = table_name or data_table_name(dataset_id, version)
+) -> int:
+    """Create the data table `name` and stream the table's rows into it; returns the count."""
     create_data_table(conn, name, columns)
     if table.column_batches is not None:
         finish = functools.partial(convert_columns, columns, conn.dialect.name)
         stored = table.column_batches(finish)
-        count = insert_columns(
+        return insert_columns(
             conn, name, columns, stored, first_id=first_id, now=now, progress=progress
         )
-    else:
-        count = insert_rows(
-            conn, name, columns, table.rows, first_id=first_id, now=now, progress=progress
-        )
+    return insert_rows(
+        conn, name, columns, table.rows, first_id=first_id, now=now, progress=progress
+    )
+
+
+def _index_generation(
+    conn: sa.Connection,
+    name: str,
+    version: int,
+    columns: list[ColumnSchema],
+    count: int,
+    key: str | None,
+    now: dt.datetime,
+    first_id: int,
+) -> store.DataState:
+    """Check the keys of a freshly filled table and index it; the state it would give."""
     if key:
         check_keys(conn, name, key, first_id=first_id)
     with parallel_sorting(conn):
@@ -418,79 +560,130 @@ def _load_generation(
     )
 
 
-def _change(
-    engine: sa.Engine,
-    table: ParsedTable,
+def _checks(
+    conn: sa.Connection,
+    staged: str,
+    columns: Sequence[ColumnSchema],
+    count: int,
+    previous: DatasetRecord | None,
+    key: str | None,
+    rules: Mapping[str, Any] | None,
+    *,
+    whole: bool,
+) -> CheckReport:
+    """Run the load checks on staged rows; LoadRejected when one set to block fails."""
+    before = None
+    if previous is not None:
+        before = Previous(
+            previous.data_table, previous.table_schema("").columns, previous.row_count
+        )
+    # db.engine.make_engine hands the city_boundary setting down as an execution option.
+    boundary = conn.get_execution_options().get("city_boundary")
+    report = check_load(
+        conn,
+        staged_table=staged,
+        columns=columns,
+        row_count=count,
+        previous=before,
+        key=key,
+        rules=LoadRules.from_json(rules),
+        boundary=load_boundary(Path(boundary) if boundary else None),
+        now=dt.datetime.now(dt.UTC),
+        whole=whole,
+    )
+    raise_if_blocked(report)
+    return report
+
+
+def _new_version(
+    conn: sa.Connection,
+    dataset_id: str,
+    state: store.DataState,
+    columns: Sequence[ColumnRecord],
+    operation: str,
+    counts: WriteCounts,
+    load: _Load,
+) -> int:
+    detail = {"source": load.table.source_name} if load.table.source_name else {}
+    record_version(
+        conn, dataset_id=dataset_id, state=state, columns=columns, operation=operation,
+        counts=counts, made_by=load.made_by, detail=detail,
+    )  # fmt: skip
+    return state.data_version
+
+
+def _result(
     dataset_id: str,
     mode: str,
-    row_identifier: str | None,
-    now: dt.datetime,
-    progress: Callable[[int], None] | None,
-    given: Given | None = None,
+    counts: WriteCounts,
+    state: store.DataState,
+    version: int,
+    warnings: Sequence[str],
 ) -> ImportResult:
-    """Append or upsert into the current table, in place."""
+    return ImportResult(
+        dataset_id, mode, counts.created, counts.updated, counts.deleted, state.row_count,
+        version, rows_unchanged=counts.unchanged, warnings=tuple(warnings),
+    )  # fmt: skip
+
+
+def _change(engine: sa.Engine, load: _Load, dataset_id: str, mode: str) -> ImportResult:
+    """Append or upsert: staged, checked, then applied to the current table in place."""
     with write_transaction(engine) as conn:
         dataset = store.get_dataset(conn, dataset_id, for_update=True)
-        guarded = _guard(conn, dataset, table, given, whole=False)
+        now = version_instant(conn, dataset_id, dt.datetime.now(dt.UTC))
+        guarded = _guard(conn, dataset, load.table, load.given, whole=False)
         table = guarded.table
         columns = _matching_columns(dataset, table.columns)
-        _, high = id_range(conn, dataset.data_table)
-        first_id = (high or 0) + 1
         key = dataset.row_identifier
+        if mode == "upsert":
+            key = _upsert_key(conn, dataset, load.row_identifier)
+        stage, count = _stage(conn, dataset, columns, table, now, load.progress)
+        report = _checks(conn, stage, columns, count, dataset, key, dataset.load_rules, whole=False)
+        _keyed(conn, stage, key if mode == "upsert" else None)
+        first_id = next_row_id(conn, dataset_id, dataset.data_table)
         if mode == "append":
-            counts = append_rows(
-                conn,
-                dataset.data_table,
-                columns,
-                table.rows,
-                now=now,
-                first_id=first_id,
-                progress=progress,
-            )
+            counts = apply_append(conn, dataset.data_table, stage, columns, first_id=first_id)
         else:
-            key = _upsert_key(conn, dataset, row_identifier)
-            counts = upsert_rows(
-                conn,
-                dataset.data_table,
-                columns,
-                table.rows,
-                key=key,
-                now=now,
-                first_id=first_id,
-                progress=progress,
-            )
-        state = _state_after(conn, dataset, counts, now, key)
+            counts = apply_upsert(
+                conn, dataset.data_table, stage, columns, key=str(key), now=now,
+                first_id=first_id, table_columns=dataset.table_schema("").columns,
+            )  # fmt: skip
+        drop_data_table(conn, stage)
+        state = state_after(conn, dataset, counts, now, key)
         store.update_data_state(conn, dataset_id=dataset_id, state=state)
         record_guarded(conn, dataset_id, guarded)
-    return ImportResult(
-        dataset_id, mode, counts.created, counts.updated, counts.deleted, state.row_count
-    )
+        version = _new_version(conn, dataset_id, state, dataset.columns, mode, counts, load)
+    return _result(dataset_id, mode, counts, state, version, (*table.warnings, *report.warnings))
 
 
-def write_rows(engine: sa.Engine, dataset_id: str, tables: Sequence[ParsedTable]) -> ImportResult:
-    """Upsert several tables into a dataset in ONE transaction (all or nothing): matched on its
-    row identifier, or appended when it has none. A checkbox column named DELETED_FIELD marks
-    rows to delete by identifier. Tables are applied in order; each may carry its own subset of
-    the dataset's columns (only those change in updated rows). This is the Producer API's write.
-    Each table passes the privacy guard: the dataset's decisions apply to its rows, and a write
-    bringing unresolved personal data into a public dataset is refused (PrivacyUnresolved).
+def write_rows(
+    engine: sa.Engine, dataset_id: str, tables: Sequence[ParsedTable], *, made_by: str = "api"
+) -> ImportResult:
+    """Upsert several tables into a dataset in ONE transaction (all or nothing) and one
+    version: matched on its row identifier, or appended when it has none. A checkbox column
+    named DELETED_FIELD marks rows to delete by identifier. Tables are applied in order; each
+    may carry its own subset of the dataset's columns (only those change in updated rows). This
+    is the Producer API's write. Each table passes the privacy guard: the dataset's decisions
+    apply to its rows, and a write bringing unresolved personal data into a public dataset is
+    refused (PrivacyUnresolved).
     """
-    now = dt.datetime.now(dt.UTC)
     total = WriteCounts()
     with write_transaction(engine) as conn:
         dataset = store.get_dataset(conn, dataset_id, for_update=True)
+        now = version_instant(conn, dataset_id, dt.datetime.now(dt.UTC))
         key = dataset.row_identifier
+        every_column = dataset.table_schema(conn.dialect.name).columns
+        create_history_table(conn, dataset.data_table, every_column)
         for incoming in tables:
             guarded = _guard(conn, dataset, incoming, None, whole=False)
             record_guarded(conn, dataset_id, guarded)  # the next table's guard sees its findings
             table = guarded.table
             columns = _matching_columns(dataset, table.columns)
-            _, high = id_range(conn, dataset.data_table)
-            first_id = (high or 0) + 1
+            first_id = next_row_id(conn, dataset_id, dataset.data_table)
             if key:
                 counts = upsert_rows(
                     conn, dataset.data_table, columns, table.rows,
-                    key=key, now=now, first_id=first_id,
+                    key=key, now=now, first_id=first_id, table_columns=every_column,
                 )  # fmt: skip
             elif DELETED in columns:
                 raise InvalidUpload(
@@ -506,24 +699,36 @@ def write_rows(engine: sa.Engine, dataset_id: str, tables: Sequence[ParsedTable]
                 total.created + counts.created,
                 total.updated + counts.updated,
                 total.deleted + counts.deleted,
+                total.unchanged + counts.unchanged,
             )
-        state = _state_after(conn, dataset, total, now, key)
+        state = state_after(conn, dataset, total, now, key)
         store.update_data_state(conn, dataset_id=dataset_id, state=state)
-    mode = "upsert" if key else "append"
+        mode = "upsert" if key else "append"
+        record_version(
+            conn, dataset_id=dataset_id, state=state, columns=dataset.columns,
+            operation=mode, counts=total, made_by=made_by,
+        )  # fmt: skip
     return ImportResult(
-        dataset_id, mode, total.created, total.updated, total.deleted, state.row_count
-    )
+        dataset_id, mode, total.created, total.updated, total.deleted, state.row_count,
+        state.data_version, rows_unchanged=total.unchanged,
+    )  # fmt: skip
 
 
 def delete_rows(
-    engine: sa.Engine, dataset_id: str, keys: Sequence[object], *, by_row_id: bool = False
+    engine: sa.Engine,
+    dataset_id: str,
+    keys: Sequence[object],
+    *,
+    by_row_id: bool = False,
+    made_by: str = "api",
 ) -> list[int]:
     """Delete the rows whose row-identifier value is one of `keys` (Python values of the key
     column's type), or whose system id is, with `by_row_id`. Returns the deleted rows' ids;
-    the dataset's version moves only when something was deleted."""
-    now = dt.datetime.now(dt.UTC)
+    a new version is made only when something was deleted."""
     with write_transaction(engine) as conn:
         dataset = store.get_dataset(conn, dataset_id, for_update=True)
+        now = version_instant(conn, dataset_id, dt.datetime.now(dt.UTC))
+        schema = dataset.table_schema(conn.dialect.name)
         key = None
         if not by_row_id:
             if not dataset.row_identifier:
@@ -531,14 +736,21 @@ def delete_rows(
                     f"Dataset '{dataset_id}' has no row identifier: name rows by their :id",
                     code="soda.row.delete-without-primary-key",
                 )
-            key = dataset.table_schema(conn.dialect.name).column(dataset.row_identifier)
+            key = schema.column(dataset.row_identifier)
             if key is None:  # the catalog names a column the table lacks: never written so
                 raise NotFound(f"Dataset '{dataset_id}' has no column {dataset.row_identifier}")
-        deleted = delete_stored_rows(conn, dataset.data_table, key, list(keys))
+        create_history_table(conn, dataset.data_table, schema.columns)
+        deleted = delete_stored_rows(
+            conn, dataset.data_table, schema.columns, key, list(keys), now=now
+        )
         if deleted:
             counts = WriteCounts(deleted=len(deleted))
-            state = _state_after(conn, dataset, counts, now, dataset.row_identifier)
+            state = state_after(conn, dataset, counts, now, dataset.row_identifier)
             store.update_data_state(conn, dataset_id=dataset_id, state=state)
+            record_version(
+                conn, dataset_id=dataset_id, state=state, columns=dataset.columns,
+                operation="delete", counts=counts, made_by=made_by,
+            )  # fmt: skip
     return deleted
 
 
@@ -562,13 +774,14 @@ def _upsert_key(conn: sa.Connection, dataset: DatasetRecord, row_identifier: str
     return row_identifier
 
 
-def _state_after(
+def state_after(
     conn: sa.Connection,
     dataset: DatasetRecord,
     counts: WriteCounts,
     now: dt.datetime,
     key: str | None,
 ) -> store.DataState:
+    """The dataset's state after rows changed in its current table (summary refreshed)."""
     row_count = dataset.row_count + counts.created - counts.deleted
     dimensions = _refresh_summary(conn, dataset, row_count)
     low, high = id_range(conn, dataset.data_table)

@@ -178,6 +178,17 @@ def update_data_state(conn: sa.Connection, *, dataset_id: str, state: DataState)
     conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(**asdict(state)))
 
 
+def set_load_rules(
+    conn: sa.Connection, dataset_id: str, rules: dict[str, Any] | None, *, now: dt.datetime
+) -> None:
+    """Keep the dataset's load rules (ingest.checks.LoadRules as JSON; None: the defaults)."""
+    conn.execute(
+        datasets.update()
+        .where(datasets.c.id == dataset_id)
+        .values(load_rules=rules, metadata_updated_at=now)
+    )
+
+
 def replace_columns(
     conn: sa.Connection, *, dataset_id: str, columns: Sequence[ColumnRecord]
 ) -> None:
@@ -249,6 +260,8 @@ def _record(
         values["summary_dimensions"] = tuple(values["summary_dimensions"])
     for name in ("created_at", "metadata_updated_at", "data_updated_at"):
         values[name] = utc(values[name])
+    if values["overdue_alerted_at"] is not None:
+        values["overdue_alerted_at"] = utc(values["overdue_alerted_at"])
     return DatasetRecord(**values, columns=columns, collaborators=collaborators)
 
 

@@ -1,4 +1,5 @@
-"""The command line: `civicport demo | serve | import | privacy | users | keys | audit`.
+"""The command line: `civicport demo | serve | import | sync | worker | privacy | users | keys |
+audit`.
 
 Each command parses its arguments, calls one service function and prints the result; results go
 to stdout, progress and errors to stderr. Exit codes: 0 success, 1 a failure the message
@@ -15,7 +16,11 @@ from civicport.cli.audit import audit_app
 from civicport.cli.demo import demo_command
 from civicport.cli.importer import import_command
 from civicport.cli.privacy import privacy_app
+from civicport.cli.rules import rules_app
 from civicport.cli.serve import serve_command
+from civicport.cli.sync import sync_app
+from civicport.cli.versions import versions_app
+from civicport.cli.worker import worker_command
 
 app = typer.Typer(
     name="civicport",
@@ -29,10 +34,14 @@ app = typer.Typer(
 app.command("demo")(demo_command)
 app.command("serve")(serve_command)
 app.command("import")(import_command)
+app.add_typer(sync_app, name="sync")
+app.command("worker")(worker_command)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(versions_app, name="versions")
+app.add_typer(rules_app, name="rules")
 
 
 def _show_version(value: bool) -> None:

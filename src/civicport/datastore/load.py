@@ -174,6 +174,10 @@ def build_indexes(
     Run it inside parallel_sorting for speed on SQLite.
     """
     dialect = conn.dialect.name
+    # "What changed since" (`$where=:updated_at > …`) and the diff between versions seek on it.
+    conn.exec_driver_sql(
+        f"CREATE INDEX {q(table_name + '_updated')} ON {q(table_name)} (_updated_at)"
+    )
     for position, column in enumerate(columns):
         if column.field_name == unique:
             create_key_index(conn, table_name, unique)

@@ -54,6 +54,9 @@ class TableSchema:
     min_row_id: int = 1
     fts_table: str | None = None
     summary: SummarySchema | None = None
+    # A SELECT standing for the table (an earlier version's rows, datastore.history), built by
+    # the portal, never from user text; queries then read it instead of `table_name`.
+    source_sql: str | None = None
 
     def column(self, field_name: str) -> ColumnSchema | None:
         for column in self.columns:
@@ -72,18 +75,32 @@ def data_table_name(dataset_id: str, generation: int) -> str:
     return f"d_{dataset_id.replace('-', '_')}_g{generation}"
 
 
+def history_table_name(data_table: str) -> str:
+    """The table of the rows a data table's writes superseded (datastore.history)."""
+    return data_table + "_h"
+
+
 def build_table(
-    name: str, columns: Sequence[ColumnSchema], dialect: str, metadata: sa.MetaData | None = None
+    name: str,
+    columns: Sequence[ColumnSchema],
+    dialect: str,
+    metadata: sa.MetaData | None = None,
+    *,
+    history: bool = False,
 ) -> sa.Table:
+    """The data table `name` (or, with `history`, a history table: the same columns plus
+    `_valid_to`, the instant the row was superseded; an `_id` there repeats once per change)."""
     pg = dialect == "postgresql"
     ts = sa.DateTime(timezone=True) if pg else sa.Text()
     # INTEGER PRIMARY KEY makes _id SQLite's rowid: the row order and the fastest seek.
     id_type = sa.BigInteger() if pg else sa.Integer()
     table_columns: list[sa.Column[Any]] = [
-        sa.Column("_id", id_type, primary_key=True, autoincrement=False),
+        sa.Column("_id", id_type, primary_key=not history, autoincrement=False, index=history),
         sa.Column("_created_at", ts, nullable=False),
         sa.Column("_updated_at", ts, nullable=False),
     ]
+    if history:
+        table_columns.append(sa.Column("_valid_to", ts, nullable=False, index=True))
     for column in columns:
         for name_, type_ in zip(column.physical, sql_types(column.soda_type, dialect), strict=True):
             table_columns.append(sa.Column(name_, type_))

@@ -15,8 +15,14 @@ from civicport.db.sqlite_functions import register_sqlite_functions
 def make_engine(settings: Settings) -> Engine:
     url = sa.make_url(settings.resolved_database_url)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = _sqlite_engine(url)
+    else:
+        engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # The load checks (catalog.service) find the city's boundary here: the catalog service is
+    # handed an engine, not the settings.
+    if settings.city_boundary is not None:
+        engine.update_execution_options(city_boundary=str(settings.city_boundary))
+    return engine
 
 
 def _sqlite_engine(url: sa.URL) -> Engine:

@@ -66,6 +66,11 @@ datasets = sa.Table(
     # NULL for datasets made by the command line or before accounts existed. No foreign key: a
     # dataset outlives the account that made it, and the policy ignores an id with no account.
     sa.Column("owner_id", sa.Integer),
+    # The checks a load must pass before it becomes current (ingest.checks.LoadRules as JSON);
+    # NULL: the defaults.
+    sa.Column("load_rules", sa.JSON(none_as_null=True)),
+    # When the owner was last told the dataset is overdue (jobs.alerts): one alert per lapse.
+    sa.Column("overdue_alerted_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("metadata_updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("data_updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -237,4 +242,100 @@ privacy_decisions = sa.Table(
     # False while the stored rows predate a drop/hash/generalize decision; the next full load
     # (create or replace) applies it. A dataset with a pending decision cannot become public.
     sa.Column("applied", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# Every published state of a dataset's rows (datastore.versions): one row per load or write,
+# numbered like datasets.data_version. A version's rows are rebuilt from the current table and
+# its history table (rows superseded at `_valid_to`); the oldest are pruned past a setting.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.String(9),
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.Integer, primary_key=True),
+    # The instant the version's rows were stamped with (their `_updated_at`).
+    sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
+    # An account's email, "cli", "api" or "sync"; `detail` says more (run id, rollback target).
+    sa.Column("made_by", sa.Text, nullable=False),
+    # create | replace | append | upsert | delete | rollback
+    sa.Column("operation", sa.String(16), nullable=False),
+    sa.Column("rows_added", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("rows_changed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("rows_removed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    # Where the version's rows are: the data table current then and its history table.
+    sa.Column("data_table", sa.Text, nullable=False),
+    sa.Column("history_table", sa.Text, nullable=False),
+    # The columns then (ColumnRecord dicts) and the row identifier.
+    sa.Column("columns", sa.JSON, nullable=False),
+    sa.Column("row_identifier", sa.Text),
+    sa.Column("detail", sa.JSON, nullable=False, default=dict, server_default="{}"),
+)
+
+# Where a dataset's rows come from and when to fetch them again (ingest.sources, jobs).
+dataset_sources = sa.Table(
+    "dataset_sources",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.String(9),
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # url | file | sql | soda | ckan | arcgis
+    sa.Column("kind", sa.String(16), nullable=False),
+    # The URL, the file path or the SQLAlchemy database URL.
+    sa.Column("location", sa.Text, nullable=False),
+    # The SQL query of a database source.
+    sa.Column("query", sa.Text),
+    # HTTP headers sent with a URL source (an API key, say): secrets, never shown back.
+    sa.Column("headers", sa.JSON, nullable=False, default=dict, server_default="{}"),
+    # Reader options: format, sheet, layer.
+    sa.Column("options", sa.JSON, nullable=False, default=dict, server_default="{}"),
+    # A cron expression or "every N minutes|hours|days"; NULL: run by hand only.
+    sa.Column("schedule", sa.Text),
+    # replace | append | upsert
+    sa.Column("mode", sa.String(16), nullable=False, server_default="replace"),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("next_run_at", sa.DateTime(timezone=True), index=True),
+    # Who hears of a failed run or an overdue dataset besides the owner: a webhook URL.
+    sa.Column("webhook_url", sa.Text),
+    sa.Column("max_attempts", sa.Integer, nullable=False, server_default="3"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One attempt to load data in the background: a scheduled or manual sync, or a queued upload.
+# No foreign key on dataset_id: a queued upload that creates a dataset has none yet, and the
+# history outlives a deleted dataset like the audit log does.
+sync_runs = sa.Table(
+    "sync_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("dataset_id", sa.String(9), index=True),
+    # schedule | manual | upload | retry
+    sa.Column("trigger", sa.String(16), nullable=False),
+    # queued | running | succeeded | failed
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("requested_by", sa.Text, nullable=False),
+    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("rows_added", sa.BigInteger),
+    sa.Column("rows_changed", sa.BigInteger),
+    sa.Column("rows_removed", sa.BigInteger),
+    # The version the run published.
+    sa.Column("version", sa.Integer),
+    sa.Column("error", sa.Text),
+    # The load checks' warnings (a list of sentences).
+    sa.Column("warnings", sa.JSON, nullable=False, default=list, server_default="[]"),
+    # "host:pid" of the worker running it, so a restarted worker can tell an interrupted run.
+    sa.Column("worker", sa.Text),
+    # What a queued upload is: its file under $CIVICPORT_HOME/files, title, mode, options.
+    sa.Column("job", sa.JSON, nullable=False, default=dict, server_default="{}"),
 )

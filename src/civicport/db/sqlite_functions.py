@@ -33,8 +33,15 @@ def register_sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
     for name, fn3 in {"lpad": _lpad, "rpad": _rpad, "split_part": _split_part}.items():
         dbapi_conn.create_function(f"cp_{name}", 3, _null_safe(fn3), deterministic=True)
     dbapi_conn.create_function("cp_width_bucket", 4, _null_safe(_width_bucket), deterministic=True)
+    dbapi_conn.create_function("cp_row_hash", -1, _row_hash, deterministic=True)
     dbapi_conn.create_aggregate("cp_median", 1, _ContinuousMedian)
     dbapi_conn.create_aggregate("cp_median_disc", 1, _DiscreteMedian)
+
+
+def _row_hash(*values: Any) -> int:
+    """A 64-bit hash of a row's values, to pair equal rows quickly (datastore.writes); stable
+    within a process only, and callers confirm a pair by comparing the values themselves."""
+    return hash(values)
 
 
 def _to_zone(fixed: str, zone: str) -> str:

@@ -54,13 +54,18 @@ def decode_chunk(blob: bytes) -> Chunk:
     return Chunk(*decode(blob))
 
 
-def cell_error(chunk: Chunk, error: BadValue, column: str) -> InvalidUpload:
-    """'row 5,000, column inspection_date: '31/02/2019' is not a date'."""
-    text = str(error.value)
+def quoted_cell(value: Any) -> str:
+    """A cell as a message shows it: quoted, and shortened if long ("'31/02/2019'")."""
+    text = str(value)
     if len(text) > 60:
         text = text[:57] + "…"
+    return repr(text)
+
+
+def cell_error(chunk: Chunk, error: BadValue, column: str) -> InvalidUpload:
+    """'row 5,000, column inspection_date: '31/02/2019' is not a date'."""
     row = chunk.row_number(error.index)
     return InvalidUpload(
-        f"row {row:,}, column {column}: {text!r} {error.reason}",
+        f"row {row:,}, column {column}: {quoted_cell(error.value)} {error.reason}",
         data={"row": row, "column": column},
     )

@@ -5,8 +5,9 @@ column's candidate SODA types and spills the raw chunks to a temporary file, so 
 Memory holds one chunk at a time, whatever the file size. Candidates are tried in priority
 order (a column of "1"/"0" is a number before it is anything else) and a column keeps a type
 only if every cell of every chunk converts strictly (see values.py); otherwise it is text.
-Columns whose type a person chose are checked against that type in this pass, so a bad cell
-is reported before anything is loaded.
+Columns whose type a person chose are checked against that type in this pass: the cells that
+do not fit are counted (type_policy.Misfits), so that a load is refused, or its bad cells left
+empty, before anything is loaded.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import IO, Any
 
 from civicport.datastore.types import GEOMETRY_TYPES, SODA_TYPES
 from civicport.errors import InvalidUpload
-from civicport.ingest.chunks import Chunk, cell_error, decode_chunk, encode_chunk
-from civicport.ingest.values import CONVERTERS, INFER, LENIENT, BadValue, location_addresses
+from civicport.ingest.chunks import Chunk, decode_chunk, encode_chunk
+from civicport.ingest.type_policy import Misfits, find_misfits
+from civicport.ingest.values import CONVERTERS, INFER, BadValue, location_addresses
 from civicport.ingest.workers import map_in_workers
 
 # Tried in this order; the first that fits every cell wins. Types are (nearly) exclusive, so
@@ -49,6 +51,7 @@ class ColumnState:
     hits: dict[str, int] = field(default_factory=dict)
     filled: int = 0
     has_address: bool = False
+    misfits: Misfits | None = None  # cells that do not fit the chosen type
 
     def final_type(self) -> str:
         if self.chosen:
@@ -68,6 +71,7 @@ class ColumnState:
         """Narrow the column by what one chunk showed (chunks are merged in file order)."""
         self.filled += seen.filled
         self.has_address = self.has_address or seen.has_address
+        self.misfits = self.misfits.then(seen.misfits) if self.misfits else seen.misfits
         if seen.fits is None:
             return
         fitting = dict(zip(seen.fits, seen.hits, strict=True))
@@ -90,12 +94,14 @@ class ColumnPlan:
 @dataclass(frozen=True)
 class Observation:
     """What one chunk showed of one column. `fits` (with `hits`, the non-null values of each)
-    are the candidate types every cell fits, or None when the chunk did not narrow them."""
+    are the candidate types every cell fits, or None when the chunk did not narrow them;
+    `misfits` are the cells that do not fit a chosen type."""
 
     filled: int = 0
     fits: tuple[str, ...] | None = None
     hits: tuple[int, ...] = ()
     has_address: bool = False
+    misfits: Misfits | None = None
 
 
 @dataclass
@@ -106,6 +112,8 @@ class ScanResult:
     spill: IO[bytes]
     # Per column, non-empty cells seen until its type was settled: 0 only for an empty column.
     filled: list[int] = field(default_factory=list)
+    # Per column, the cells that do not fit its chosen type (None: all fit, or not chosen).
+    misfits: list[Misfits | None] = field(default_factory=list)
 
     def chunks(self) -> Iterator[Chunk]:
         """The spilled chunks, in order."""
@@ -132,7 +140,8 @@ def scan(
     *,
     workers: int = 0,
 ) -> ScanResult:
-    """Read every row once: check chosen types, narrow the others, spill the raw chunks.
+    """Read every row once: check chosen types (counting the cells that do not fit), narrow
+    the others, spill the raw chunks.
 
     `names` are the columns' field names (for messages); `chosen` maps a column index to the
     SODA type a person set for it. With `workers` the cells are checked in that many
@@ -161,12 +170,12 @@ def scan(
         row_count=row_count,
         spill=spill,
         filled=[s.filled for s in states],
+        misfits=[s.misfits for s in states],
     )
 
 
 def observe_chunk(plans: Sequence[ColumnPlan], chunk: Chunk) -> list[Observation]:
-    """What `chunk` shows of each column; InvalidUpload for a cell that does not fit a chosen
-    type (naming its row and column)."""
+    """What `chunk` shows of each column, the cells that do not fit a chosen type included."""
     return [
         _observe(plan, column, chunk) for plan, column in zip(plans, chunk.columns, strict=True)
     ]
@@ -206,12 +215,10 @@ def _observe(plan: ColumnPlan, column: Sequence[Any], chunk: Chunk) -> Observati
     if not filled:
         return Observation()
     if plan.chosen:
-        try:
-            CONVERTERS[plan.chosen](column, LENIENT)
-        except BadValue as exc:
-            raise cell_error(chunk, exc, plan.name) from None
         return Observation(
-            filled, has_address=plan.chosen == "point" and _has_address(plan, column)
+            filled,
+            has_address=plan.chosen == "point" and _has_address(plan, column),
+            misfits=find_misfits(chunk, column, plan.chosen),
         )
     fits, hits = [], []
     for soda_type in plan.candidates:

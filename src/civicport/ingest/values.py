@@ -50,6 +50,29 @@ class BadValue(ValueError):
         self.reason = reason
 
 
+# What a value of each type is, for messages: "is not a date", "4 values were not dates".
+TYPE_NOUNS: dict[str, tuple[str, str]] = {
+    "text": ("text", "text"),
+    "number": ("a number", "numbers"),
+    "double": ("a number", "numbers"),
+    "checkbox": ("true or false", "true or false"),
+    "floating_timestamp": ("a date", "dates"),
+    "fixed_timestamp": ("a date with a time zone", "dates with a time zone"),
+    "url": ("a web address (http://…)", "web addresses"),
+    "point": ("a point", "points"),
+    "multipoint": ("a multipoint", "multipoints"),
+    "line": ("a line", "lines"),
+    "multiline": ("a multiline", "multilines"),
+    "polygon": ("a polygon", "polygons"),
+    "multipolygon": ("a multipolygon", "multipolygons"),
+}
+
+
+def not_a(soda_type: str) -> str:
+    """Why a cell does not fit `soda_type`: 'is not a date'."""
+    return f"is not {TYPE_NOUNS[soda_type][0]}"
+
+
 def _all_str(values: Sequence[Any]) -> bool:
     return set(map(type, values)) == {str}
 
@@ -189,7 +212,8 @@ def _plain_numbers(values: Sequence[Any], joined: str, checked: bool) -> list[An
 
 def convert_number(values: Sequence[Any], mode: str) -> list[Any]:
     joined = _joined(values)
-    if joined is not None and mode != LENIENT:
+    # Chosen (LENIENT) columns try the fast path too: canonical cells convert the same way.
+    if joined is not None:
         try:
             fast = _plain_numbers(values, joined, checked=mode == TRUSTED)
         except ValueError:
@@ -197,7 +221,7 @@ def convert_number(values: Sequence[Any], mode: str) -> list[Any]:
         if fast is not None:
             return fast
     strict = mode != LENIENT
-    return _per_cell(values, lambda v: _number_cell(v, strict), "is not a number")
+    return _per_cell(values, lambda v: _number_cell(v, strict), not_a("number"))
 
 
 def convert_double(values: Sequence[Any], mode: str) -> list[Any]:
@@ -236,7 +260,7 @@ def _checkbox_cell(v: Any, strict: bool) -> bool | None:
 
 def convert_checkbox(values: Sequence[Any], mode: str) -> list[Any]:
     strict = mode != LENIENT
-    return _per_cell(values, lambda v: _checkbox_cell(v, strict), "is not true or false")
+    return _per_cell(values, lambda v: _checkbox_cell(v, strict), not_a("checkbox"))
 
 
 # --- timestamps ------------------------------------------------------------------------------
@@ -314,12 +338,12 @@ def _fixed_cell(v: Any, strict: bool) -> dt.datetime | None:
 
 def convert_floating(values: Sequence[Any], mode: str) -> list[Any]:
     joined = _joined(values)
-    if joined is not None and mode != LENIENT:
+    if joined is not None:  # for chosen columns too, as in convert_number
         fast = _iso_datetimes(values, joined, checked=mode == TRUSTED)
         if fast is not None:
             return fast
     strict = mode != LENIENT
-    return _per_cell(values, lambda v: _floating_cell(v, strict), "is not a date")
+    return _per_cell(values, lambda v: _floating_cell(v, strict), not_a("floating_timestamp"))
 
 
 def _iso_datetimes(values: Sequence[Any], joined: str, checked: bool) -> list[Any] | None:
@@ -338,7 +362,7 @@ def _iso_datetimes(values: Sequence[Any], joined: str, checked: bool) -> list[An
 
 def convert_fixed(values: Sequence[Any], mode: str) -> list[Any]:
     strict = mode != LENIENT
-    return _per_cell(values, lambda v: _fixed_cell(v, strict), "is not a date with a time zone")
+    return _per_cell(values, lambda v: _fixed_cell(v, strict), not_a("fixed_timestamp"))
 
 
 # --- url -------------------------------------------------------------------------------------
@@ -357,7 +381,7 @@ def _url_cell(v: Any) -> str | None:
 
 
 def convert_url(values: Sequence[Any], mode: str) -> list[Any]:
-    return _per_cell(values, _url_cell, "is not a web address (http://…)")
+    return _per_cell(values, _url_cell, not_a("url"))
 
 
 # --- points and other geometries ---------------------------------------------------------------
@@ -411,7 +435,7 @@ def _point_cell(v: Any) -> tuple[float, float] | None:
             lon, lat = v["coordinates"][:2]
             return _checked_point(float(lon), float(lat))
         if "latitude" in v or "longitude" in v:  # SODA location object
-            lat, lon = v.get("latitude"), v.get("longitude")
+            lat, lon = v.get("latitude", ""), v.get("longitude", "")
             if _empty(lat) or _empty(lon):
                 return None
             return _checked_point(float(lon), float(lat))
@@ -419,7 +443,7 @@ def _point_cell(v: Any) -> tuple[float, float] | None:
 
 
 def convert_point(values: Sequence[Any], mode: str) -> list[Any]:
-    return _per_cell(values, _point_cell, "is not a point")
+    return _per_cell(values, _point_cell, not_a("point"))
 
 
 def location_addresses(values: Sequence[Any]) -> list[str | None]:
@@ -485,7 +509,7 @@ def _geometry_cell(v: Any, soda_type: str, strict: bool) -> dict[str, Any] | Non
 
 
 def _geometry_converter(soda_type: str) -> Converter:
-    reason = f"is not a {soda_type}"
+    reason = not_a(soda_type)
 
     def convert(values: Sequence[Any], mode: str) -> list[Any]:
         strict = mode != LENIENT
@@ -505,3 +529,44 @@ CONVERTERS: dict[str, Converter] = {
     "point": convert_point,
     **{t: _geometry_converter(t) for t in GEOMETRY_TYPES - {"point"}},
 }
+
+
+def misfit_indexes(soda_type: str, values: Sequence[Any]) -> list[int]:
+    """Indexes of the cells of a chunk that do not fit `soda_type` as a person chose it
+    (LENIENT); a chunk that fits costs one conversion, as loading it would."""
+    if soda_type == "text":
+        return []  # any value is text
+    convert = CONVERTERS[soda_type]
+    try:
+        convert(values, LENIENT)
+    except BadValue as exc:
+        first = exc.index  # converters go cell by cell: the cells before it fit
+    else:
+        return []
+    rest = range(first + 1, len(values))
+    return [first, *(i for i in rest if not _fits(convert, values[i]))]
+
+
+def convert_or_none(soda_type: str, values: Sequence[Any]) -> list[Any]:
+    """The chunk converted as a person chose (LENIENT), with None for each cell that does
+    not fit instead of an error."""
+    convert = CONVERTERS[soda_type]
+    try:
+        return convert(values, LENIENT)
+    except BadValue:
+        return [_cell_or_none(convert, v) for v in values]
+
+
+def _cell_or_none(convert: Converter, value: Any) -> Any:
+    try:
+        return convert([value], LENIENT)[0]
+    except BadValue:
+        return None
+
+
+def _fits(convert: Converter, value: Any) -> bool:
+    try:
+        convert([value], LENIENT)
+    except BadValue:
+        return False
+    return True

@@ -122,7 +122,12 @@ class _Builder:
     def build(self) -> CompiledQuery:
         e = self.e
         select_sql, columns = self._select_list()
-        table = f"{quote(self.table_name)} AS {TABLE_ALIAS}"
+        source = self.schema.source_sql
+        table = (
+            f"({source}) AS {TABLE_ALIAS}"
+            if source
+            else f"{quote(self.table_name)} AS {TABLE_ALIAS}"
+        )
         if self.fts is not None:
             from_sql = (
                 f"{quote(self.fts)} JOIN {table} ON {e.column('_id')} = {quote(self.fts)}.rowid"

@@ -5,6 +5,7 @@ per test. The fixtures:
 
     live_server            the portal on the bundled demo datasets, SQLite, 127.0.0.1:<free port>
     live_server_factory    live_server_factory(site_name="X") -> another server, same data
+    live_worker            live_worker() -> `civicport worker` running on live_server's data
     browser                Chromium (headless, /usr/bin/chromium)
     page                   a page in a new en-US context, 1280x800, base_url = live_server.url
     page_factory           page_factory(locale="es-ES", viewport=(360, 740)) -> another page
@@ -22,7 +23,10 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -206,6 +210,33 @@ def live_server_factory(
 def live_server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
     """The portal with the four demo datasets (food-insp, crne-prmt, pthl-kcmo, crsh-hfd1)."""
     return live_server_factory()
+
+
+@pytest.fixture
+def live_worker(live_server: LiveServer, tmp_path: Path) -> Iterator[Callable[[], None]]:
+    """live_worker() starts a real `civicport worker` process on the live server's home, which
+    runs what its pages queue (uploads, syncs); it is stopped (SIGTERM) after the test. The
+    live server runs no jobs of its own unless its settings turn the embedded worker on."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPORT_")}
+        env |= {
+            "CIVICPORT_HOME": str(live_server.settings.home),
+            "CIVICPORT_CONFIG": str(tmp_path / "no-such-civicport.toml"),
+        }
+        with (tmp_path / "worker.log").open("wb") as log:
+            command = [sys.executable, "-m", "civicport", "worker", "--workers", "1"]
+            started.append(subprocess.Popen(command, env=env, stdout=log, stderr=log))
+
+    yield start
+    for process in started:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # --- the browser -------------------------------------------------------------------------------

@@ -26,11 +26,17 @@ Encoder = Callable[[Any], Any]
 
 
 class OutputColumnLike(Protocol):
-    """What a renderer needs of a compiled query's output column."""
+    """What a renderer needs of a compiled query's output column (read only, so frozen
+    dataclasses such as soql.compiler.OutputColumn fit)."""
 
-    name: str
-    soda_type: str
-    width: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def soda_type(self) -> str: ...
+
+    @property
+    def width(self) -> int: ...
 
 
 @dataclass(frozen=True)

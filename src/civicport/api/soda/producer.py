@@ -112,7 +112,9 @@ async def delete_row(dataset_id: str, row_id: str, request: Request) -> Response
     def work() -> Response:
         record = _writable(engine, request, dataset_id)
         by_row_id, keys = _row_key(record, named)
-        deleted = service.delete_rows(engine, record.id, keys, by_row_id=by_row_id)
+        deleted = service.delete_rows(
+            engine, record.id, keys, by_row_id=by_row_id, made_by=request.state.writer.email
+        )
         if not deleted:
             raise _row_missing(named)
         report = [{"typ": "delete", "id": format_row_id(i)} for i in deleted]
@@ -138,7 +140,7 @@ async def _write(dataset_id: str, request: Request, *, replace: bool) -> Respons
 
     def work() -> Response:
         rows = _parse_body(body, request.headers.get("content-type"))
-        counters = _apply(engine, record, rows, replace=replace)
+        counters = _apply(engine, record, rows, replace=replace, by=request.state.writer.email)
         action = "dataset.replace" if replace else "dataset.upsert"
         _audit(engine, request, action, record.id, counters)
         return _json(counters)
@@ -275,8 +277,9 @@ def _csv_rows(body: bytes) -> list[Row]:
 
 
 def _apply(
-    engine: sa.Engine, record: DatasetRecord, rows: list[Row], *, replace: bool
+    engine: sa.Engine, record: DatasetRecord, rows: list[Row], *, replace: bool, by: str
 ) -> dict[str, int]:
+    """Write the rows as a new version of the dataset made `by` the writer's account."""
     columns = {c.field_name: c for c in record.columns}
     typed = _typed_rows(record, columns, _without_dropped(engine, record, rows))
     deletes = [r for r in typed if r.get(DELETED)]
@@ -286,16 +289,22 @@ def _apply(
         names = [c.field_name for c in record.columns]
         table = ParsedTable(specs, iter([tuple(r.get(n) for n in names) for r in kept]))
         result = service.import_table(engine, table, metadata=None, dataset_id=record.id,
-                                      mode="replace")  # fmt: skip
-        return _counters(created=result.rows_created, deleted=result.rows_deleted)
+                                      mode="replace", made_by=by)  # fmt: skip
+        return _counters(
+            created=result.rows_created,
+            updated=result.rows_updated,
+            deleted=result.rows_deleted,
+        )
     if not typed:
         return _counters()
     tables = _tables(record, typed)
-    result = service.write_rows(engine, record.id, tables)
-    matched = result.rows_updated + result.rows_deleted
+    result = service.write_rows(engine, record.id, tables, made_by=by)
+    # Socrata counts every row matched by its identifier as updated, changed or not.
+    updated = result.rows_updated + result.rows_unchanged
+    matched = updated + result.rows_deleted
     return _counters(
         created=result.rows_created,
-        updated=result.rows_updated,
+        updated=updated,
         deleted=result.rows_deleted,
         errors=len(deletes) - result.rows_deleted,  # deleting a missing row (soda.md §9.1)
         by_row_identifier=matched if record.row_identifier else 0,

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from civicport.api.deps import EngineDep, PrincipalDep, visible_dataset
@@ -16,8 +16,10 @@ from civicport.api.renderers import CONTENT_TYPES, render_csv
 from civicport.api.renderers.cells import EXPORT_CSV_ENCODERS
 from civicport.api.soda.caching import http_date
 from civicport.api.soda.rows import execute, respond
+from civicport.api.versions import parse_version
 from civicport.catalog.records import ColumnRecord, DatasetRecord
 from civicport.catalog.store import view_count
+from civicport.catalog.versions import get_version, version_table_schema
 from civicport.datastore.types import VIEWS_TYPE_NAMES
 from civicport.soql.compiler import compile_query
 from civicport.soql.params import SodaParams
@@ -51,23 +53,34 @@ def get_view(dataset_id: str, engine: EngineDep, principal: PrincipalDep) -> Res
     summary="Download every row as CSV (display-name header; streamed)",
     response_class=Response,
 )
-def export_rows_csv(dataset_id: str, engine: EngineDep, principal: PrincipalDep) -> Response:
+def export_rows_csv(
+    dataset_id: str,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    version: str | None = Query(None, description="A kept version's number (default: current)"),
+) -> Response:
     """The whole dataset in `:id` order, as Socrata's legacy export writes it: a header of
     display names and dates as `MM/DD/YYYY hh:mm:ss AM`. Scripts add `?accessType=DOWNLOAD`;
-    it changes nothing."""
+    it changes nothing. `?version=N` exports a kept earlier version instead."""
     conn = engine.connect()
     try:
         record = visible_dataset(conn, dataset_id, principal)
-        params = SodaParams(order=":id", limit=EXPORT_LIMIT)
-        compiled = compile_query(params, record.table_schema(conn.dialect.name))
+        number = parse_version(version)
+        columns = record.columns
+        schema = record.table_schema(conn.dialect.name)
+        if number is not None:
+            kept = get_version(conn, dataset_id, number)
+            columns = kept.columns
+            schema = version_table_schema(record, kept, conn.dialect.name)
+        compiled = compile_query(SodaParams(order=":id", limit=EXPORT_LIMIT), schema)
     except BaseException:
         conn.close()
         raise
-    display = {c.field_name: c.display_name for c in record.columns}
+    display = {c.field_name: c.display_name for c in columns}
     header = [display.get(c.name, c.name) for c in compiled.columns]
     headers = {
         "Last-Modified": http_date(record.data_updated_at),
-        "Content-Disposition": f'attachment; filename="{record.id}.csv"',
+        "Content-Disposition": f'attachment; filename="{_export_name(record.id, number)}.csv"',
     }
     rows = execute(conn, compiled.sql, compiled.params)
     return respond(
@@ -78,6 +91,10 @@ def export_rows_csv(dataset_id: str, engine: EngineDep, principal: PrincipalDep)
         media_type=CONTENT_TYPES["csv"],
         headers=headers,
     )
+
+
+def _export_name(dataset_id: str, version: int | None) -> str:
+    return dataset_id if version is None else f"{dataset_id}-v{version}"
 
 
 def _epoch(moment: dt.datetime) -> int:

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse
 from civicport.api.deps import EngineDep, PrincipalDep
 from civicport.auth.policy import read_scope
 from civicport.catalog.browse import CatalogQuery, search_catalog
-from civicport.catalog.freshness import STATUSES, scope_freshness
+from civicport.catalog.freshness import FACET_STATUSES, scope_freshness
 from civicport.web.grid import parse_page
 from civicport.web.i18n import N_, PageInputError
 from civicport.web.pages import gettext_for, render_page
@@ -83,7 +83,9 @@ def browse(request: Request, engine: EngineDep, principal: PrincipalDep) -> HTML
         page = search_catalog(conn, query)
     # Counted over every dataset the person may see: freshness is not a column SQL can group.
     values["freshness_counts"] = [
-        (status, n) for status in STATUSES if (n := sum(s == status for s in statuses.values()))
+        (status, n)
+        for status in FACET_STATUSES
+        if (n := sum(s == status for s in statuses.values()))
     ]
     pages = max(1, -(-page.total // CATALOG_PAGE_SIZE))
     status = 404 if page_number > pages else 200

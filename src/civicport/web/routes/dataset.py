@@ -19,7 +19,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from starlette.responses import HTMLResponse
 
 from civicport.api.deps import EngineDep, PrincipalDep, SettingsDep
-from civicport.auth.policy import visible_dataset
+from civicport.auth.policy import can_write, visible_dataset
 from civicport.catalog.freshness import freshness
 from civicport.catalog.records import CHART_AGGREGATES, CHART_KINDS, DatasetRecord
 from civicport.catalog.store import count_view
@@ -38,6 +38,7 @@ from civicport.web.grid import (
 from civicport.web.i18n import PageInputError
 from civicport.web.markdown import plain_summary
 from civicport.web.pages import base_url, gettext_for, render_page, url_with
+from civicport.web.routes.manage_runs import last_failed_run
 from civicport.web.rows import QueryResult, run_query
 from civicport.web.seo import dataset_json_ld
 
@@ -83,7 +84,9 @@ def dataset_page(
 ) -> HTMLResponse:
     with engine.connect() as conn:
         record = visible_dataset(conn, dataset_id, principal)
-        response = render_dataset(request, conn, record, settings)
+        # Who may change the dataset sees when its last sync or upload failed.
+        failure = last_failed_run(conn, record.id) if can_write(principal, record) else None
+        response = render_dataset(request, conn, record, settings, last_failure=failure)
     if request.headers.get("x-fragment") != "view":
         background.add_task(_count_view, engine, record.id)
     return response

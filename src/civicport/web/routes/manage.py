@@ -24,6 +24,7 @@ from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.catalog.draft_rows import Draft
 from civicport.catalog.freshness import Freshness, freshness
 from civicport.catalog.records import DatasetRecord
+from civicport.jobs.runs import RunRecord, latest_runs
 from civicport.web.csrf import read_form
 from civicport.web.pages import gettext_for, render_page
 
@@ -41,6 +42,7 @@ class Managed:
     record: DatasetRecord
     draft: Draft | None
     freshness: Freshness | None  # None: it promises no update frequency
+    last_run: RunRecord | None = None  # its newest sync or queued upload, if any
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,11 @@ def writable_datasets(conn: sa.Connection, principal: Principal) -> list[Managed
         page = search_catalog(conn, query)
         mine = [r for r in page.records if can_write(principal, r)]
         their_drafts = drafts.drafts_of(conn, [r.id for r in mine])
+        runs = latest_runs(conn, [r.id for r in mine])
         now = dt.datetime.now(dt.UTC)
-        found += [Managed(r, their_drafts.get(r.id), freshness(r, now)) for r in mine]
+        found += [
+            Managed(r, their_drafts.get(r.id), freshness(r, now), runs.get(r.id)) for r in mine
+        ]
         offset += CATALOG_BATCH
         if offset >= page.total:
             return found

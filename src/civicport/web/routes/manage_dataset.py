@@ -45,6 +45,7 @@ from civicport.web.routes.manage_forms import (
     text,
 )
 from civicport.web.routes.manage_privacy import PrivacyReview, privacy_review, read_review
+from civicport.web.routes.manage_runs import last_failed_run
 from civicport.web.routes.manage_upload import receive_upload, upload_form
 
 router = APIRouter(tags=["Pages"])
@@ -83,6 +84,7 @@ def _page(
         audiences=AUDIENCES,
         collaborators=collaborators,
         privacy=privacy or privacy_review(conn, record),
+        last_failure=last_failed_run(conn, record.id),
         categories=known_categories(conn, principal),
         department_fixed=not can_choose_department(principal),
         errors=errors or {},

@@ -1,27 +1,30 @@
 """What the review page saves: a staged upload as a new dataset, or as an existing dataset's new
-data, through the catalog service and drafts (so approvals and the privacy guard apply).
+data.
 
 `Review` holds the page's state — the upload, the dataset it replaces (if any), the metadata,
-the schema and the privacy decisions — and `save` turns a complete review into a dataset.
+the schema and the privacy decisions — and `queue_save` hands a complete review to the
+background worker (jobs.queue.enqueue_import), so a large file does not hold the request: the
+browser follows the run's page. The worker saves it as the publisher who asked, through
+catalog.publishing.save_upload (column names, drafts and approvals, the request to publish, the
+privacy guard, the audit log).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from civicport.auth.audit import record_event
 from civicport.auth.policy import can_choose_department, writable_dataset
 from civicport.auth.principal import Principal
-from civicport.catalog import drafts
+from civicport.catalog.publishing import ColumnName
 from civicport.catalog.records import DatasetMetadata, DatasetRecord
-from civicport.catalog.service import ImportResult, import_table
 from civicport.config import Settings
+from civicport.jobs.queue import enqueue_import
+from civicport.jobs.uploads import ImportJob
 from civicport.privacy import store as privacy_store
-from civicport.privacy.decisions import Choice, PrivacyUnresolved
+from civicport.privacy.decisions import Choice
 from civicport.privacy.findings import Finding
 from civicport.privacy.scan import is_sensitive_category
 from civicport.web.routes.manage_forms import (
@@ -36,6 +39,7 @@ from civicport.web.routes.manage_staging import (
     claimed,
     read_staged,
     scan_parsed,
+    staged_path,
 )
 
 
@@ -66,14 +70,6 @@ class Review:
             for column in self.flagged
             if (choice := column.choice()) is not None
         }
-
-
-@dataclass(frozen=True)
-class Saved:
-    """Where the browser goes next, and what to tell the publisher there."""
-
-    dataset_id: str
-    outcome: str  # private | internal | public | submitted | replaced | draft
 
 
 def start_review(conn: sa.Connection, staged: StagedUpload, principal: Principal) -> Review:
@@ -122,100 +118,42 @@ def findings_for(
     return scan_parsed(read_staged(settings, staged, type_overrides=overrides), category=category)
 
 
-def save(
-    engine: sa.Engine,
-    settings: Settings,
-    principal: Principal,
-    review: Review,
-    choice: str,
-) -> Saved:
-    """Store the reviewed upload; the staged file is removed once it is stored.
+def queue_save(
+    engine: sa.Engine, settings: Settings, principal: Principal, review: Review, choice: str
+) -> int:
+    """Queue the reviewed upload for the worker, to be saved as `principal` the way `choice`
+    says (catalog.publishing.save_upload), and return its run's id.
 
-    A new dataset is created private or internal, owned by `principal`, with the privacy
-    decisions; "public" then asks for publication through drafts.edit_dataset, which publishes
-    at once or keeps a draft that is submitted to the approvers. New data for an existing
-    dataset goes through drafts.edit_dataset too (applied, or kept in its draft).
+    The staged file is handed over to the run (renamed, so a second click on Save finds the
+    upload gone); the worker deletes it when the run ends. InvalidUpload when the job cannot
+    run, with the upload given back.
     """
     staged = review.staged
     inferred = {c.field_name: c.soda_type for c in staged.columns}
-    overrides = review.schema.type_overrides(inferred)
-    if review.dataset is not None:
-        with claimed(settings, staged):
-            table = read_staged(
-                settings, staged, type_overrides=overrides, rename=review.schema.rename
-            )
-            outcome = drafts.edit_dataset(
-                engine,
-                settings,
-                principal,
-                review.dataset.id,
-                table=table,
-                privacy_decisions=review.decisions(),
-            )
-        with engine.begin() as conn:
-            record_decisions(conn, principal, review.dataset.id, review.decisions())
-        return Saved(review.dataset.id, "replaced" if outcome.applied else "draft")
-    audience = "internal" if choice == "internal" else "private"
     with claimed(settings, staged):
-        table = read_staged(settings, staged, type_overrides=overrides, rename=review.schema.rename)
-        result = import_table(
-            engine,
-            table,
-            metadata=dataclasses.replace(review.metadata, audience=audience),
-            row_identifier=review.schema.row_identifier,
+        path = staged_path(settings, staged)
+        handed = path.with_name(f"{staged.token}.queued{staged.suffix}")
+        path.rename(handed)
+        job = ImportJob(
+            path=handed,
+            mode="replace" if review.dataset else "create",
+            dataset_id=review.dataset.id if review.dataset else None,
+            metadata=None if review.dataset else review.metadata,
+            row_identifier=None if review.dataset else review.schema.row_identifier,
+            type_overrides=review.schema.type_overrides(inferred),
             owner_id=principal.user_id,
             privacy_decisions=review.decisions(),
-            decided_by=principal.email,
-        )
-    _record_import(engine, principal, review, result)
-    if choice != "public":
-        return Saved(result.dataset_id, audience)
-    public = dataclasses.replace(review.metadata, audience="public")
-    try:
-        edited = drafts.edit_dataset(
-            engine, settings, principal, result.dataset_id, metadata=public
-        )
-    except PrivacyUnresolved:
-        # The guard read more than the review did: the dataset stays private, and its manage
-        # page lists what is unresolved.
-        return Saved(result.dataset_id, "unpublished")
-    if edited.applied:
-        return Saved(result.dataset_id, "public")
-    drafts.submit_draft(engine, principal, result.dataset_id)
-    return Saved(result.dataset_id, "submitted")
-
-
-def _record_import(
-    engine: sa.Engine, principal: Principal, review: Review, result: ImportResult
-) -> None:
-    """The audit events of a browser import (it committed in its own transaction): the import,
-    and each privacy decision given with it, as the command line records them."""
-    with engine.begin() as conn:
-        record_event(
-            conn,
-            actor=principal.email,
-            action="dataset.import",
-            dataset_id=result.dataset_id,
-            detail={
-                "mode": result.mode,
-                "file": review.staged.file_name,
-                "source": "browser",
-                "rows_created": result.rows_created,
-                "row_count": result.row_count,
+            columns={
+                c.source: ColumnName(c.field_name, c.display_name, c.description)
+                for c in review.schema.columns
             },
+            requester_id=principal.user_id,
+            choice=choice,
+            file_name=staged.file_name,
         )
-        record_decisions(conn, principal, result.dataset_id, review.decisions())
-
-
-def record_decisions(
-    conn: sa.Connection, principal: Principal, dataset_id: str, decisions: dict[str, Choice]
-) -> None:
-    for column, choice in decisions.items():
-        record_event(
-            conn,
-            actor=principal.email,
-            action="privacy.decide",
-            dataset_id=dataset_id,
-            detail={"column": column, "decision": choice.action}
-            | ({"reason": choice.reason} if choice.reason else {}),
-        )
+        try:
+            run_id = enqueue_import(engine, settings, job=job, requested_by=principal.email)
+        except BaseException:
+            handed.rename(path)
+            raise
+    return run_id

@@ -2,11 +2,11 @@
 is the one review page — the inferred schema, the metadata, the privacy review — and saves.
 
 The same review page replaces an existing dataset's data ("replace" mode, reached from
-``/manage/d/{id}``): schema and privacy only, its metadata stays. Saving reads the file again
-with the chosen types, so a cell that does not fit one is reported before anything is stored;
-a publish that the privacy review does not allow is refused with the review page showing what is
-missing. Nothing is half-created: the checks run before the import, and the import is one
-transaction.
+``/manage/d/{id}``): schema and privacy only, its metadata stays. Saving checks the chosen types
+and the privacy review first (a cell that does not fit a type, a finding left undecided: the
+review page again, saying what is missing), then queues the save for the background worker
+(manage_publish.queue_save) and sends the browser to the run's page (manage_runs), which says
+how it ended. Nothing is half-created: the worker's import is one transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from civicport.api.deps import EngineDep, SettingsDep, StaffDep
 from civicport.auth.principal import Principal
 from civicport.config import Settings
-from civicport.errors import Conflict, Forbidden, InvalidUpload, PayloadTooLarge
+from civicport.errors import Forbidden, InvalidUpload, PayloadTooLarge
 from civicport.web.csrf import read_form
 from civicport.web.pages import gettext_for, render_page
 from civicport.web.routes import manage_publish as publish
@@ -165,12 +165,13 @@ async def save_upload(
     if errors:
         return _review(request, engine, principal, review, status=400, errors=errors)
     try:
-        saved = await run_in_threadpool(publish.save, engine, settings, principal, review, choice)
-    except (InvalidUpload, Conflict) as exc:
-        # The reader, the loader or the privacy guard refused the data: nothing was stored.
-        status = 409 if isinstance(exc, Conflict) else 400
-        return _review(request, engine, principal, review, status=status, message=exc.message)
-    return RedirectResponse(f"/manage/d/{saved.dataset_id}?saved={saved.outcome}", status_code=303)
+        run_id = await run_in_threadpool(
+            publish.queue_save, engine, settings, principal, review, choice
+        )
+    except InvalidUpload as exc:
+        return _review(request, engine, principal, review, status=400, message=exc.message)
+    # The browser follows the run on its page, which says how it ended.
+    return RedirectResponse(f"/manage/runs/{run_id}", status_code=303)
 
 
 def _review(
