@@ -60,8 +60,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(backend: str, tmp_path: Path, pg_database_url: str | None) -> Settings:
     database_url = pg_database_url if backend == "postgresql" else None
-    # No background jobs inside test apps: tests run queued jobs themselves (tests/jobs).
-    return Settings(home=tmp_path / "home", database_url=database_url, embedded_worker=False)
+    # No background jobs inside test apps: tests run queued jobs themselves (tests/jobs). Test
+    # sources are servers on loopback, which the portal refuses to fetch from unless told.
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        embedded_worker=False,
+        source_private_networks=True,
+    )
 
 
 @pytest.fixture

@@ -167,6 +167,13 @@ class Settings(BaseModel):
         "sources are refused, so a source can never publish the portal's own database or "
         "other files of the server.",
     )
+    source_private_networks: bool = Field(
+        default=False,
+        description="Let URL, SODA, CKAN and ArcGIS sources fetch from addresses inside the "
+        "server's own networks (loopback, private ranges, link-local). Off, such addresses are "
+        "refused, so a source cannot read what only the server can reach (a cloud metadata "
+        "service, an internal admin page); turn on for a department server on the city's LAN.",
+    )
     city_boundary: Path | None = Field(
         default=None,
         description="A GeoJSON file of the city's boundary (a polygon in longitude and "

@@ -215,3 +215,17 @@ def test_run_without_a_source_says_so(cli: Cli, dataset_id: str) -> None:
 
     assert result.exit_code == 1
     assert "has no source" in result.stderr
+
+
+def test_sheet_and_layer_are_kept_as_reader_options(
+    cli: Cli, dataset_id: str, engine: sa.Engine
+) -> None:
+    result = cli(
+        "sync", "set", dataset_id, "--url", "https://data.city.example/permits.xlsx",
+        "--sheet", "2024 permits",
+    )  # fmt: skip
+    assert result.exit_code == 0, output(result)
+    with engine.connect() as conn:
+        source = get_source(conn, dataset_id)
+    assert source is not None
+    assert dict(source.spec.options) == {"sheet": "2024 permits"}

@@ -31,6 +31,7 @@ from civicport.catalog import drafts
 from civicport.catalog.records import DatasetMetadata, DatasetRecord
 from civicport.catalog.service import import_table
 from civicport.catalog.store import get_dataset
+from civicport.catalog.versions import list_versions
 from civicport.config import Settings
 from civicport.db.schema import datasets, users
 from civicport.ingest.records import ColumnSpec, ParsedTable
@@ -470,6 +471,8 @@ def test_replace_data_through_the_review_page(staff: Staff) -> None:
         queued_save(staff, staff.post("health", f"/manage/uploads/{token}", form), "replaced")
         == dataset_id
     )
+    with staff.engine.connect() as conn:
+        assert [v.version for v in list_versions(conn, dataset_id)] == [2, 1]
     rows = rows_of(staff, dataset_id)
     assert [r["permit"] for r in rows] == ["P-7", "P-8", "P-9"]
     assert all(re.fullmatch(r"[0-9a-f]{16}", r["owner_email"]) for r in rows)

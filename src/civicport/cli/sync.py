@@ -90,6 +90,8 @@ def set_command(
     data_format: str | None = typer.Option(
         None, "--format", help="The data's format when the address does not tell (csv, xlsx…)."
     ),
+    sheet: str | None = typer.Option(None, "--sheet", help="A workbook's sheet, by name."),
+    layer: str | None = typer.Option(None, "--layer", help="A GIS file's layer, by name."),
     schedule: str | None = typer.Option(
         None,
         "--schedule",
@@ -126,7 +128,8 @@ def set_command(
         "ckan": ckan,
         "arcgis": arcgis,
     }
-    spec = source_spec(locations, query, parse_headers(headers), data_format)
+    read = {"format": data_format, "sheet": sheet, "layer": layer}
+    spec = source_spec(locations, query, parse_headers(headers), read)
     settings = load_settings()
     with reporting_errors(), migrated_database(settings) as engine, engine.begin() as conn:
         source = set_source(
@@ -247,7 +250,7 @@ def source_spec(
     locations: Mapping[str, str | None],
     query: str | None,
     headers: Mapping[str, str],
-    data_format: str | None,
+    read: Mapping[str, str | None],
 ) -> SourceSpec:
     """The spec the options describe: exactly one location (by kind), and a query with sql only;
     typer.BadParameter (exit code 2) otherwise."""
@@ -261,7 +264,7 @@ def source_spec(
         raise typer.BadParameter(
             "--query goes with --sql, and --sql needs one", param_hint="--query"
         )
-    options = {"format": data_format} if data_format else {}
+    options = {name: value for name, value in read.items() if value}
     return SourceSpec(kind=kind, location=location, query=query, headers=headers, options=options)
 
 

@@ -164,6 +164,7 @@ def _load_source(
         timeout=settings.source_timeout_seconds,
         progress=progress.bytes,
         allowed_dirs=settings.source_dirs,
+        private_networks=settings.source_private_networks,
     )
     options = ReadOptions(
         sheet=source.spec.options.get("sheet"),

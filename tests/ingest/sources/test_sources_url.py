@@ -209,3 +209,13 @@ def test_the_fetched_file_imports(site: str, into: Path, engine, stored_rows) ->
     result = import_file(engine, fetched, metadata=DatasetMetadata(title="Permits"), mode="create")
     rows = stored_rows(result.dataset_id)
     assert [(r["permit"], float(r["fee"])) for r in rows] == [("P-1", 10.5), ("P-2", 20.0)]
+
+
+@pytest.mark.parametrize("path", ["/permits.csv", "/moved"])
+def test_addresses_inside_the_servers_network_are_refused_unless_allowed(
+    site: str, into: Path, path: str
+) -> None:
+    with pytest.raises(SourceError, match=r"inside the server's own network \(127\.0\.0\.1\)"):
+        fetch(site + path, into, private_networks=False)
+    assert list(into.iterdir()) == []
+    assert fetch(site + path, into, private_networks=True).read_bytes() == CSV

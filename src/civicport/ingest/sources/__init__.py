@@ -82,9 +82,11 @@ def fetch_source(
     timeout: float = 60.0,
     progress: Callable[[int], None] | None = None,
     allowed_dirs: Sequence[Path] | None = None,
+    private_networks: bool = True,
 ) -> Path:
     """Fetch the source's data into a new file inside the directory `into` and return its
-    path; the file's suffix tells the reader its format.
+    path; the file's suffix tells the reader its format. `private_networks=False` refuses web
+    addresses inside the server's own networks (loopback, private ranges, link-local).
 
     Streams: memory does not grow with the data. `progress(bytes_so_far)` is called now and
     then with the size of the file written so far. More than `max_bytes` of data, or a server
@@ -92,7 +94,7 @@ def fetch_source(
     (naming the source, never its password); a failed fetch leaves no file behind.
     """
     check_source(spec, allowed_dirs=allowed_dirs)
-    target = Target(Path(into), max_bytes, timeout, progress)
+    target = Target(Path(into), max_bytes, timeout, progress, private_networks)
     try:
         return _KINDS[spec.kind].fetch(spec, target)
     except SourceError as exc:

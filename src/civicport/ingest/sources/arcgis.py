@@ -75,7 +75,7 @@ def fetch(spec: SourceSpec, target: Target) -> Path:
     found = layer(spec.location)
     page_size = page_size_option(spec, PAGE_SIZE)
     with (
-        http.client(spec.headers, target.timeout) as client,
+        http.client(spec.headers, target) as client,
         new_output(target, found.name, ".geojson") as output,
     ):
         output.write(b'{"type":"FeatureCollection","features":[')

@@ -57,7 +57,7 @@ def describe(spec: SourceSpec) -> str:
 
 def fetch(spec: SourceSpec, target: Target) -> Path:
     found = resource(spec.location)
-    described = _resource_show(found, spec.headers, target.timeout)
+    described = _resource_show(found, spec.headers, target)
     url = urljoin(found.site + "/", str(described.get("url") or ""))
     if not described.get("url") or urlsplit(url).scheme not in ("http", "https"):
         raise SourceError("the resource has no file or link to download.")
@@ -71,10 +71,10 @@ def fetch(spec: SourceSpec, target: Target) -> Path:
     )
 
 
-def _resource_show(found: Resource, headers: Any, timeout: float) -> dict[str, Any]:
+def _resource_show(found: Resource, headers: Any, target: Target) -> dict[str, Any]:
     action = f"{found.site}/api/3/action/resource_show"
     with (
-        http.client(headers, timeout) as client,
+        http.client(headers, target) as client,
         http.answer(client, action, params={"id": found.resource_id}, check=False) as response,
     ):
         try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import email.message
 import io
+import ipaddress
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -49,12 +51,33 @@ def fetch(spec: SourceSpec, target: Target) -> Path:
     return download(target, spec.location.strip(), headers=spec.headers, forced=forced)
 
 
-def client(headers: Mapping[str, str], timeout: float) -> httpx.Client:
+def client(headers: Mapping[str, str], target: Target) -> httpx.Client:
+    """An HTTP client for one fetch. Unless the target allows private networks, every request
+    (redirects included) to an address of the server's own networks — loopback, private
+    ranges, link-local such as cloud metadata services — is refused before it is sent, so a
+    source cannot make the portal read what only the server can reach."""
+    hooks = [] if target.private_networks else [_refuse_private]
     return httpx.Client(
         headers={"User-Agent": USER_AGENT, **headers},
-        timeout=timeout,
+        timeout=target.timeout,
         follow_redirects=True,
+        event_hooks={"request": hooks},
     )
+
+
+def _refuse_private(request: httpx.Request) -> None:
+    host = request.url.host
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return  # the connection attempt reports an unknown host in its own words
+    for address in found:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise SourceError(
+                f"{host} is an address inside the server's own network ({ip}); sources may "
+                "only fetch from the internet (the source_private_networks setting allows them)"
+            )
 
 
 @contextlib.contextmanager
@@ -136,7 +159,7 @@ def download(
     Its suffix is `forced`, else the address's or the server's file name's, else `hint`
     (a format the source's catalog states), else the Content-Type's, else the first bytes'.
     """
-    with client(headers, target.timeout) as http, answer(http, url) as response:
+    with client(headers, target) as http, answer(http, url) as response:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > target.max_bytes:
             raise too_large(target.max_bytes)

@@ -25,6 +25,8 @@ class Target:
     max_bytes: int
     timeout: float
     progress: Callable[[int], None] | None = None
+    # False: refuse web addresses inside the server's own networks (see http.client).
+    private_networks: bool = True
 
 
 def size_text(size: int) -> str:

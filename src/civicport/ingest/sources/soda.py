@@ -83,7 +83,7 @@ def fetch(spec: SourceSpec, target: Target) -> Path:
     found = resource(spec.location)
     page_size = page_size_option(spec, PAGE_SIZE)
     with (
-        http.client(spec.headers, target.timeout) as client,
+        http.client(spec.headers, target) as client,
         new_output(target, found.dataset_id, ".csv") as output,
     ):
         writer = csv.writer(output.text())

@@ -22,7 +22,6 @@ from civicport.catalog.browse import CatalogQuery, search_catalog
 from civicport.catalog.records import DatasetMetadata, DatasetRecord
 from civicport.datastore.types import SODA_TYPES
 from civicport.ingest.fieldnames import field_name as derived_field_name
-from civicport.ingest.records import ColumnSpec
 from civicport.privacy.decisions import Choice, actions_for
 from civicport.privacy.findings import Finding
 from civicport.privacy.transforms import DECISIONS
@@ -167,23 +166,6 @@ class SchemaChoice:
             for c in self.columns
             if c.from_file and c.soda_type != inferred.get(c.source)
         }
-
-    def rename(self, specs: Sequence[ColumnSpec]) -> list[ColumnSpec]:
-        """The re-read file's columns with the chosen names and descriptions (a column the
-        reader added this time, like a location's address text, keeps its own)."""
-        by_source = {c.source: c for c in self.columns}
-        renamed = []
-        for spec in specs:
-            choice = by_source.get(spec.field_name)
-            if choice is None:
-                renamed.append(spec)
-            else:
-                renamed.append(
-                    ColumnSpec(
-                        choice.field_name, choice.display_name, spec.soda_type, choice.description
-                    )
-                )
-        return renamed
 
     def field_for(self, source: str) -> str:
         return next((c.field_name for c in self.columns if c.source == source), source)

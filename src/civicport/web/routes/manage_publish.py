@@ -141,7 +141,6 @@ def queue_save(
             metadata=None if review.dataset else review.metadata,
             row_identifier=None if review.dataset else review.schema.row_identifier,
             type_overrides=review.schema.type_overrides(inferred),
-            owner_id=principal.user_id,
             privacy_decisions=review.decisions(),
             columns={
                 c.source: ColumnName(c.field_name, c.display_name, c.description)

@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ from civicport.errors import InvalidUpload, NotFound, PayloadTooLarge
 from civicport.ingest.fieldnames import name_columns
 from civicport.ingest.reader import read_file
 from civicport.ingest.readers import EXTENSIONS, format_of, open_source
-from civicport.ingest.records import ColumnSpec, ParsedTable, ReadOptions
+from civicport.ingest.records import ParsedTable, ReadOptions
 from civicport.privacy.findings import Finding
 from civicport.privacy.scan import scan_table
 
@@ -145,19 +145,14 @@ def read_staged(
     staged: StagedUpload,
     *,
     type_overrides: dict[str, str],
-    rename: Callable[[list[ColumnSpec]], list[ColumnSpec]] | None = None,
 ) -> ParsedTable:
     """The staged file read again with the types the publisher chose (by the first reading's
-    field names), its columns renamed and described by `rename`. InvalidUpload names the first
-    cell that does not fit a chosen type."""
-    table = read_file(
+    field names). InvalidUpload names the first cell that does not fit a chosen type."""
+    return read_file(
         staged_path(settings, staged),
         type_overrides=type_overrides or None,
         options=_options(settings),
     )
-    if rename is not None:
-        table.columns = rename(table.columns)
-    return table
 
 
 def scan_parsed(table: ParsedTable, *, category: str | None) -> list[Finding]:
