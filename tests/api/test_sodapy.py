@@ -3,40 +3,28 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
-import uvicorn
 from fastapi import FastAPI
 from sodapy import Socrata
 
 from civicport.api.http_protocol import SodaHttpToolsProtocol
 from civicport.app import create_app
 from civicport.config import Settings
+from loopback import serving
 
 MakeDataset = Callable[..., str]
 
 
 @contextlib.contextmanager
 def running(app: FastAPI, **options: Any) -> Iterator[str]:
-    """Serve `app` with uvicorn in a thread on a free loopback port; yields '127.0.0.1:PORT'."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    """Serve `app` on loopback (tests/loopback.py); yields '127.0.0.1:PORT', as sodapy wants."""
+    with serving(app, **options) as base:
+        yield base.removeprefix("http://")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from civicport.auth.keys import create_key
 from civicport.catalog.diffs import diff_versions
 from civicport.catalog.records import DatasetMetadata
 from civicport.catalog.rollback import roll_back
-from civicport.catalog.service import delete_rows, import_table, write_rows
+from civicport.catalog.service import delete_rows, import_file, import_table, write_rows
 from civicport.catalog.store import get_dataset, set_load_rules
 from civicport.catalog.versions import get_version, list_versions, prune_versions
 from civicport.config import Settings
@@ -310,3 +310,35 @@ def test_points_outside_the_city_boundary_setting_are_reported(
     finally:
         engine.dispose()
     assert any("outside the city boundary" in w for w in result.warnings)
+
+
+def test_a_value_that_does_not_fit_its_column_follows_the_type_policy(
+    engine: sa.Engine, client: TestClient, tmp_path: Path
+) -> None:
+    first = tmp_path / "inspections.csv"
+    first.write_text("site,inspected\nA,2024-01-05\nB,2024-02-11\nC,2024-03-09\n")
+    dataset_id = import_file(
+        engine, first, metadata=DatasetMetadata(title="Inspections", audience="public"),
+        privacy_decisions={"site": Choice("accept", "made-up sites")}, decided_by="tests",
+    ).dataset_id  # fmt: skip
+    later = tmp_path / "later.csv"
+    later.write_text("site,inspected\nA,2024-01-05\nB,31/02/2019\nC,2024-03-09\nD,soon\n")
+
+    # Rejected by default, in words that name the row and column; nothing changes.
+    with pytest.raises(InvalidUpload, match=r"[Rr]ow 2, column inspected: '31/02/2019' is not a"):
+        import_file(engine, later, metadata=None, dataset_id=dataset_id, mode="replace")
+    assert len(api_rows(client, dataset_id)) == 3
+
+    # Emptied with a warning once the dataset's rules say so for that column.
+    with engine.begin() as conn:
+        rules = {"type_policy": {"inspected": "null"}}
+        set_load_rules(conn, dataset_id, rules, now=dt.datetime.now(dt.UTC))
+    result = import_file(engine, later, metadata=None, dataset_id=dataset_id, mode="replace")
+    assert any("2 values were not dates and were left empty" in w for w in result.warnings)
+    stored = {r["site"]: r.get("inspected") for r in api_rows(client, dataset_id)}
+    assert stored == {
+        "A": "2024-01-05T00:00:00.000",
+        "B": None,
+        "C": "2024-03-09T00:00:00.000",
+        "D": None,
+    }

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from civicport.auth.audit import record_event
 from civicport.catalog.store import get_dataset, set_load_rules
 from civicport.cli.database import migrated_database
 from civicport.cli.output import fail, reporting_errors
@@ -41,6 +43,7 @@ def set_command(
         current = LoadRules.from_json(get_dataset(conn, dataset_id).load_rules).to_json()
         changed = LoadRules.from_json(_apply(current, settings))
         set_load_rules(conn, dataset_id, changed.to_json(), now=dt.datetime.now(dt.UTC))
+        _audit(conn, dataset_id, changed.to_json(), reset=False)
     _print(changed)
 
 
@@ -50,7 +53,16 @@ def reset_command(dataset_id: str = typer.Argument(..., help="The dataset's id."
     with reporting_errors(), migrated_database() as engine, engine.begin() as conn:
         get_dataset(conn, dataset_id)
         set_load_rules(conn, dataset_id, None, now=dt.datetime.now(dt.UTC))
+        _audit(conn, dataset_id, LoadRules().to_json(), reset=True)
     _print(LoadRules())
+
+
+def _audit(conn: sa.Connection, dataset_id: str, rules: dict[str, Any], *, reset: bool) -> None:
+    """The same event the management page records for a change of rules."""
+    record_event(
+        conn, actor="cli", action="dataset.rules", dataset_id=dataset_id,
+        detail={"rules": rules, "reset": reset},
+    )  # fmt: skip
 
 
 def _apply(current: dict[str, Any], settings: list[str]) -> dict[str, Any]:

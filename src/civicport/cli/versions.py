@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from civicport.api.versions import diff_entries
+from civicport.api.versions import diff_entries, version_json
+from civicport.auth.audit import record_event
 from civicport.catalog.diffs import diff_versions
 from civicport.catalog.rollback import roll_back
 from civicport.catalog.store import get_dataset
@@ -21,13 +24,27 @@ versions_app = typer.Typer(
 )
 
 
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
 @versions_app.command("list")
-def list_command(dataset_id: str = typer.Argument(..., help="The dataset's id.")) -> None:
+def list_command(
+    dataset_id: str = typer.Argument(..., help="The dataset's id."),
+    output: Format = typer.Option(
+        Format.table, "--format", help="table to read, json for scripts."
+    ),
+) -> None:
     """The dataset's kept versions, newest first, with the rows each added, changed and
     removed."""
     with reporting_errors(), migrated_database() as engine, engine.connect() as conn:
         current = get_dataset(conn, dataset_id).data_version
         versions = list_versions(conn, dataset_id)
+    if output is Format.json:
+        shown = [version_json(v, current=current, author=True) for v in versions]
+        typer.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
+        return
     table = Table("version", "made at (UTC)", "by", "operation", "added", "changed", "removed",
                   "rows")  # fmt: skip
     for v in versions:
@@ -63,6 +80,11 @@ def rollback_command(
     and rolling back to the version before it undoes it."""
     with reporting_errors(), migrated_database() as engine:
         result = roll_back(engine, dataset_id, version, made_by="cli")
+        with engine.begin() as conn:
+            record_event(
+                conn, actor="cli", action="dataset.rollback", dataset_id=dataset_id,
+                detail={"to": version, "version": result.version},
+            )  # fmt: skip
     typer.echo(
         f"Dataset {dataset_id} is at version {result.version}, the rows of version {version}: "
         f"{result.rows_created:,} added, {result.rows_updated:,} changed, "

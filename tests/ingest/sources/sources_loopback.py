@@ -1,39 +1,18 @@
-"""A real HTTP server on loopback for source tests (imported by the test modules)."""
+"""What source tests serve on loopback (imported by the test modules); the server itself is
+tests/loopback.py's."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 
+from loopback import serving
+
+__all__ = ["MB", "answering", "serving"]
+
 MB = 1 << 20
-
-
-@contextlib.contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a thread on a free loopback port; yields its base URL
-    ('http://127.0.0.1:PORT')."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
