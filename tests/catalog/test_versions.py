@@ -239,9 +239,15 @@ def test_version_requests_that_cannot_be_answered_say_why(
     engine: sa.Engine, client: TestClient
 ) -> None:
     dataset_id = load(engine, FIRST).dataset_id
-    bad = client.get(f"/api/views/{dataset_id}/rows.csv?version=latest")
-    assert bad.status_code == 400
-    assert "version number" in bad.json()["message"]
+    # Words, digits that are not ASCII, and numbers no database integer holds: all 400.
+    for text in ("latest", "²", "99999999999999999999"):
+        for path in (
+            f"/api/views/{dataset_id}/rows.csv?version={text}",
+            f"/api/views/{dataset_id}/diff.json?from=1&to={text}",
+        ):
+            bad = client.get(path)
+            assert bad.status_code == 400, (path, bad.text)
+            assert "not a version number" in bad.json()["message"]
     missing = client.get(f"/api/views/{dataset_id}/rows.csv?version=7")
     assert missing.status_code == 404
     assert "has no version 7; versions 1 to 1 are kept" in missing.json()["message"]

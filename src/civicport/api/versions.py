@@ -24,7 +24,7 @@ from civicport.auth.audit import record_event
 from civicport.auth.policy import can_write, writable_dataset
 from civicport.catalog.diffs import VersionDiff, diff_versions
 from civicport.catalog.rollback import roll_back
-from civicport.catalog.versions import Version, list_versions
+from civicport.catalog.versions import VERSION_NUMBER, Version, list_versions
 from civicport.errors import InvalidUpload
 
 router = APIRouter(tags=["Versions"])
@@ -72,15 +72,15 @@ def get_diff(
     dataset_id: str,
     engine: EngineDep,
     principal: PrincipalDep,
-    older: int = Query(alias="from", description="One version's number"),
-    newer: int = Query(alias="to", description="The other version's number"),
+    older: str = Query(alias="from", description="One version's number"),
+    newer: str = Query(alias="to", description="The other version's number"),
 ) -> Response:
     """`{"from", "to", "key", "changes": [{"change", "key", "before", "after", "columns"}]}`,
     streamed; "key" is the row identifier's value, or a hash of the row without one."""
     conn = engine.connect()
     try:
         record = visible_dataset(conn, dataset_id, principal)
-        diff = diff_versions(conn, record, older, newer)
+        diff = diff_versions(conn, record, version_param(older), version_param(newer))
     except BaseException:
         conn.close()
         raise
@@ -121,7 +121,7 @@ async def post_rollback(
     dataset_id: str,
     request: Request,
     engine: EngineDep,
-    version: int = Query(description="The kept version to roll back to"),
+    version: str = Query(description="The kept version to roll back to"),
 ) -> Response:
     """API keys only (HTTP Basic), like the Producer API: a session cookie is not enough for a
     cross-site POST to change data. Pages roll back through a form with a CSRF token."""
@@ -133,18 +133,19 @@ async def post_rollback(
                 "HTTP Basic to roll a dataset back",
             )  # fmt: skip
             writable_dataset(conn, dataset_id, principal)
-        result = roll_back(engine, dataset_id, version, made_by=principal.email)
+        number = version_param(version)
+        result = roll_back(engine, dataset_id, number, made_by=principal.email)
         with engine.begin() as conn:
             record_event(
                 conn, actor=principal.email, action="dataset.rollback", dataset_id=dataset_id,
-                detail={"to": version, "version": result.version},
+                detail={"to": number, "version": result.version},
                 client=client_address(request.scope),
             )  # fmt: skip
         return Response(
             orjson.dumps(
                 {
                     "version": result.version,
-                    "rolled_back_to": version,
+                    "rolled_back_to": number,
                     "rows_added": result.rows_created,
                     "rows_changed": result.rows_updated,
                     "rows_removed": result.rows_deleted,
@@ -157,10 +158,9 @@ async def post_rollback(
     return await run_in_threadpool(work)
 
 
-def parse_version(text: str | None) -> int | None:
-    """A `?version=N` parameter: None when absent, InvalidUpload unless a positive integer."""
-    if text is None or text == "":
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidUpload(f"version must be a version number like 3, not '{text}'")
+def version_param(text: str) -> int:
+    """A version number given as a query parameter; InvalidUpload (400) unless it is one."""
+    if not VERSION_NUMBER.fullmatch(text):
+        # Not echoed: the input may be anything, and error answers carry the message in a header.
+        raise InvalidUpload("That is not a version number: give one like 3, in digits")
     return int(text)

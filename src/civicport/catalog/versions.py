@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,9 @@ from civicport.db.schema import dataset_versions, datasets
 from civicport.errors import NotFound
 
 OPERATIONS = ("create", "replace", "append", "upsert", "delete", "rollback")
+# How a version number is written where people and programs name one (?version=3): ASCII
+# digits only, and few enough that every database's integer holds it.
+VERSION_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)

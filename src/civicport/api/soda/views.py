@@ -16,7 +16,7 @@ from civicport.api.renderers import CONTENT_TYPES, render_csv
 from civicport.api.renderers.cells import EXPORT_CSV_ENCODERS
 from civicport.api.soda.caching import http_date
 from civicport.api.soda.rows import execute, respond
-from civicport.api.versions import parse_version
+from civicport.api.versions import version_param
 from civicport.catalog.records import ColumnRecord, DatasetRecord
 from civicport.catalog.store import view_count
 from civicport.catalog.versions import get_version, version_table_schema
@@ -65,7 +65,7 @@ def export_rows_csv(
     conn = engine.connect()
     try:
         record = visible_dataset(conn, dataset_id, principal)
-        number = parse_version(version)
+        number = version_param(version) if version else None
         columns = record.columns
         schema = record.table_schema(conn.dialect.name)
         if number is not None:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from civicport.auth.principal import Principal
 from civicport.catalog.diffs import RowChange, VersionDiff, comparable, diff_versions
 from civicport.catalog.records import DatasetRecord
 from civicport.catalog.rollback import roll_back
-from civicport.catalog.versions import Version, get_version, list_versions
+from civicport.catalog.versions import VERSION_NUMBER, Version, get_version, list_versions
 from civicport.errors import Conflict, NotFound
 from civicport.web.csrf import read_form
 from civicport.web.i18n import N_, PageInputError
@@ -47,7 +46,6 @@ MOST_DIFF_ROWS = 500
 CHANGES = ("added", "changed", "removed")
 LARGEST_FORM_BYTES = 16 * 1024
 # At most nine digits: a version number, and never one too large for the database's integers.
-_VERSION_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 # -- the list of versions ----------------------------------------------------------------------
@@ -191,7 +189,7 @@ def version_number(text: str | None, name: str) -> int:
         raise PageInputError(
             N_("%(name)s is missing: give it a version number, like %(name)s=3."), name=name
         )
-    if not _VERSION_NUMBER.fullmatch(text):
+    if not VERSION_NUMBER.fullmatch(text):
         raise PageInputError(
             N_("%(name)s: '%(value)s' is not a version number (1, 2, 3, …)"),
             name=name,
