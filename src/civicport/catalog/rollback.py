@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from civicport.catalog import store
 from civicport.catalog.records import DatasetRecord
-from civicport.catalog.service import ImportResult, state_after
+from civicport.catalog.service import ImportResult, index_table, same_layout, state_after
 from civicport.catalog.versions import (
     Version,
     get_version,
@@ -24,13 +24,10 @@ from civicport.catalog.versions import (
 )
 from civicport.datastore.history import SYSTEM_NAMES, create_history_table, data_names, stamp
 from civicport.datastore.load import (
-    build_indexes,
     create_data_table,
     drop_data_table,
-    parallel_sorting,
 )
-from civicport.datastore.summary import choose_dimensions, write_summary
-from civicport.datastore.tables import data_table_name, q
+from civicport.datastore.tables import data_table_name, q, stage_table_name
 from civicport.datastore.transactions import write_transaction
 from civicport.datastore.writes import WriteCounts, apply_upsert
 from civicport.errors import Conflict
@@ -62,12 +59,8 @@ def roll_back(engine: sa.Engine, dataset_id: str, number: int, *, made_by: str) 
 
 
 def _same_table(dataset: DatasetRecord, target: Version) -> bool:
-    columns = {(c.field_name, c.soda_type) for c in dataset.columns}
-    same_key = target.row_identifier == dataset.row_identifier
-    return (
-        same_key
-        and target.data_table == dataset.data_table
-        and columns == {(c.field_name, c.soda_type) for c in target.columns}
+    return target.data_table == dataset.data_table and same_layout(
+        dataset, target.schema(), target.row_identifier
     )
 
 
@@ -77,7 +70,7 @@ def _restore_in_place(
     """Apply the target version's rows to the current table as a diff keyed on `:id`."""
     columns = list(target.schema())
     create_history_table(conn, dataset.data_table, columns)
-    stage = f"{dataset.data_table}_stage"
+    stage = stage_table_name(dataset.data_table)
     drop_data_table(conn, stage)
     create_data_table(conn, stage, columns)
     _copy_version(conn, target, stage, now)
@@ -99,21 +92,7 @@ def _restore_as_table(
     create_data_table(conn, name, columns)
     count = _copy_version(conn, target, name, now)
     create_history_table(conn, name, columns)
-    with parallel_sorting(conn):
-        build_indexes(conn, name, columns, unique=target.row_identifier)
-        dimensions = choose_dimensions(conn, name, columns, count)
-        summarized = write_summary(conn, name, columns, dimensions, count)
-    low, high = conn.exec_driver_sql(f"SELECT min(_id), max(_id) FROM {q(name)}").one()
-    state = store.DataState(
-        data_table=name,
-        data_version=version,
-        row_count=count,
-        ids_dense=count == 0 or high - low + 1 == count,
-        min_row_id=low or 1,
-        data_updated_at=now,
-        row_identifier=target.row_identifier,
-        summary_dimensions=tuple(dimensions) if summarized else None,
-    )
+    state = index_table(conn, name, version, columns, count, target.row_identifier, now)
     return WriteCounts(created=count, deleted=dataset.row_count), state
 
 

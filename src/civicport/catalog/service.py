@@ -51,7 +51,12 @@ from civicport.datastore.load import (
     parallel_sorting,
 )
 from civicport.datastore.summary import choose_dimensions, write_summary
-from civicport.datastore.tables import SYSTEM_COLUMNS, ColumnSchema, data_table_name
+from civicport.datastore.tables import (
+    SYSTEM_COLUMNS,
+    ColumnSchema,
+    data_table_name,
+    stage_table_name,
+)
 from civicport.datastore.transactions import write_transaction
 from civicport.datastore.types import NUMBER_TYPES, SODA_TYPES
 from civicport.datastore.writes import (
@@ -64,6 +69,7 @@ from civicport.datastore.writes import (
     check_key_column,
     check_keys,
     id_range,
+    key_stage,
     upsert_rows,
 )
 from civicport.datastore.writes import delete_rows as delete_stored_rows
@@ -281,7 +287,9 @@ def _create(
         count = _fill(conn, name, columns, table, first_id=1, now=now, progress=load.progress)
         report = _checks(conn, name, columns, count, None, load.row_identifier, None, whole=True)
         count -= report.dropped_rows
-        state = _index_generation(conn, name, 1, columns, count, load.row_identifier, now, 1)
+        if load.row_identifier:
+            check_keys(conn, name, load.row_identifier)
+        state = index_table(conn, name, 1, columns, count, load.row_identifier, now)
         create_history_table(conn, name, columns)
         records = _column_records(table.columns)
         store.insert_dataset(
@@ -314,7 +322,7 @@ def _replace(engine: sa.Engine, load: _Load, dataset_id: str) -> ImportResult:
         table = guarded.table
         key = load.row_identifier or old.row_identifier
         columns = _schema(table.columns, key)
-        if _same_layout(old, columns, key):
+        if same_layout(old, columns, key):
             counts, state, report = _apply_replace(conn, old, columns, table, key, now, load)
             warnings = (*table.warnings, *report.warnings)
             store.update_data_state(conn, dataset_id=dataset_id, state=state)
@@ -345,8 +353,9 @@ def _rewrites_rows(conn: sa.Connection, dataset_id: str, given: Given | None) ->
     return any(is_pending(d) for d in kept_decisions(conn, dataset_id))
 
 
-def _same_layout(dataset: DatasetRecord, columns: Sequence[ColumnSchema], key: str | None) -> bool:
-    """Whether loaded columns fit the dataset's table as it is (names and types; order aside)."""
+def same_layout(dataset: DatasetRecord, columns: Sequence[ColumnSchema], key: str | None) -> bool:
+    """Whether these columns and row identifier fit the dataset's current table as it is
+    (names and types; order aside): rows of that shape are applied to it as a diff."""
     current = {(c.field_name, c.soda_type) for c in dataset.columns}
     return key == dataset.row_identifier and current == {
         (c.field_name, c.soda_type) for c in columns
@@ -365,7 +374,8 @@ def _apply_replace(
     """A replace with unchanged columns, applied as a diff to the current table."""
     stage, count = _stage(conn, old, columns, table, now, load.progress)
     report = _checks(conn, stage, columns, count, old, key, old.load_rules, whole=True)
-    _keyed(conn, stage, key)
+    if key:  # after the checks, which refuse or drop repeated identifiers as the rules say
+        key_stage(conn, stage, key)
     first_id = next_row_id(conn, old.id, old.data_table)
     if key:
         counts = apply_upsert(
@@ -389,21 +399,13 @@ def _stage(
     progress: Callable[[int], None] | None,
 ) -> tuple[str, int]:
     """Load incoming rows into a scratch table beside the dataset's (ids from 1, in upload
-    order) for the checks (then _keyed). Returns its name and how many rows it holds. Also
+    order) for the checks (then key_stage). Returns its name and how many rows it holds. Also
     makes sure the current table has its history."""
     create_history_table(conn, dataset.data_table, dataset.table_schema("").columns)
-    stage = f"{dataset.data_table}_stage"
+    stage = stage_table_name(dataset.data_table)
     drop_data_table(conn, stage)
     count = _fill(conn, stage, columns, table, first_id=1, now=now, progress=progress)
     return stage, count
-
-
-def _keyed(conn: sa.Connection, stage: str, key: str | None) -> None:
-    """After the checks (which refuse or drop repeated identifiers, as the rules say): refuse
-    rows without one, and index the staged rows by it for applying."""
-    if key:
-        check_keys(conn, stage, key)
-        create_key_index(conn, stage, key)
 
 
 @dataclass(frozen=True)
@@ -445,7 +447,9 @@ def stage_rows(
     count = _fill(conn, name, columns, table, first_id=first_id, now=now, progress=progress)
     report = _checks(conn, name, columns, count, dataset, key, dataset.load_rules, whole=True)
     count -= report.dropped_rows
-    state = _index_generation(conn, name, version, columns, count, key, now, first_id)
+    if key:
+        check_keys(conn, name, key, first_id=first_id)
+    state = index_table(conn, name, version, columns, count, key, now)
     warnings = (*table.warnings, *report.warnings)
     return StagedRows(state, tuple(_column_records(table.columns)), warnings)
 
@@ -531,33 +535,39 @@ def _fill(
     )
 
 
-def _index_generation(
+def index_table(
     conn: sa.Connection,
     name: str,
     version: int,
-    columns: list[ColumnSchema],
+    columns: Sequence[ColumnSchema],
     count: int,
     key: str | None,
     now: dt.datetime,
-    first_id: int,
 ) -> store.DataState:
-    """Check the keys of a freshly filled table and index it; the state it would give."""
-    if key:
-        check_keys(conn, name, key, first_id=first_id)
+    """Index a freshly filled table of `count` rows (its key checked already) and summarize
+    it: the state it gives the dataset as version `version`."""
     with parallel_sorting(conn):
         build_indexes(conn, name, columns, unique=key)
         dimensions = choose_dimensions(conn, name, columns, count)
         summarized = write_summary(conn, name, columns, dimensions, count)
+    dense, first = _row_ids(conn, name, count)
     return store.DataState(
         data_table=name,
         data_version=version,
         row_count=count,
-        ids_dense=True,
-        min_row_id=first_id,
+        ids_dense=dense,
+        min_row_id=first or 1,
         data_updated_at=now,
         row_identifier=key,
         summary_dimensions=tuple(dimensions) if summarized else None,
     )
+
+
+def _row_ids(conn: sa.Connection, table: str, count: int) -> tuple[bool, int | None]:
+    """Whether the table's `_id`s are exactly consecutive (see datasets.ids_dense), and the
+    lowest (None when it is empty)."""
+    low, high = id_range(conn, table)
+    return count == 0 or (low is not None and high is not None and high - low + 1 == count), low
 
 
 def _checks(
@@ -639,7 +649,8 @@ def _change(engine: sa.Engine, load: _Load, dataset_id: str, mode: str) -> Impor
             key = _upsert_key(conn, dataset, load.row_identifier)
         stage, count = _stage(conn, dataset, columns, table, now, load.progress)
         report = _checks(conn, stage, columns, count, dataset, key, dataset.load_rules, whole=False)
-        _keyed(conn, stage, key if mode == "upsert" else None)
+        if key and mode == "upsert":  # after the checks, as in _apply_replace
+            key_stage(conn, stage, key)
         first_id = next_row_id(conn, dataset_id, dataset.data_table)
         if mode == "append":
             counts = apply_append(conn, dataset.data_table, stage, columns, first_id=first_id)
@@ -784,8 +795,7 @@ def state_after(
     """The dataset's state after rows changed in its current table (summary refreshed)."""
     row_count = dataset.row_count + counts.created - counts.deleted
     dimensions = _refresh_summary(conn, dataset, row_count)
-    low, high = id_range(conn, dataset.data_table)
-    dense = row_count == 0 or (low is not None and high is not None and high - low + 1 == row_count)
+    dense, low = _row_ids(conn, dataset.data_table, row_count)
     return store.DataState(
         data_table=dataset.data_table,
         data_version=dataset.data_version + 1,

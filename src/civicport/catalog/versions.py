@@ -170,9 +170,12 @@ def version_table_schema(record: DatasetRecord, version: Version, dialect: str) 
 def next_row_id(conn: sa.Connection, dataset_id: str, current_table: str) -> int:
     """The `:id` a new row of the dataset gets: above every id its kept versions ever used, so
     an id never names two different rows, even after a rollback to an older table."""
-    tables = {current_table} | {v.data_table for v in list_versions(conn, dataset_id)}
-    inspector = sa.inspect(conn)
-    return 1 + max(highest_id(conn, t) for t in tables if inspector.has_table(t))
+    # Every write asks: the tables' names only, not the whole version records.
+    kept = sa.select(dataset_versions.c.data_table).where(
+        dataset_versions.c.dataset_id == dataset_id
+    )
+    tables = {current_table, *conn.execute(kept.distinct()).scalars()}
+    return 1 + max(highest_id(conn, t) for t in tables)
 
 
 def prune_versions(conn: sa.Connection, dataset: DatasetRecord, keep: int) -> list[str]:

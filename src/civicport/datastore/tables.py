@@ -75,6 +75,11 @@ def data_table_name(dataset_id: str, generation: int) -> str:
     return f"d_{dataset_id.replace('-', '_')}_g{generation}"
 
 
+def stage_table_name(data_table: str) -> str:
+    """The scratch table where rows bound for `data_table` are loaded and checked first."""
+    return data_table + "_stage"
+
+
 def history_table_name(data_table: str) -> str:
     """The table of the rows a data table's writes superseded (datastore.history)."""
     return data_table + "_h"

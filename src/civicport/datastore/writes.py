@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from civicport.datastore.history import archive, data_names, differs
 from civicport.datastore.load import Progress, drop_data_table, insert_rows
-from civicport.datastore.tables import ColumnSchema, build_table, q
+from civicport.datastore.tables import ColumnSchema, build_table, q, stage_table_name
 from civicport.datastore.types import GEOMETRY_TYPES, to_storage
 from civicport.errors import InvalidUpload
 
@@ -122,16 +122,21 @@ def stage_rows(
     the upload), where they are checked before anything changes; returns its name. With `key`
     the identifiers are checked too (InvalidUpload naming the rows). Drop it with
     load.drop_data_table once applied."""
-    stage = f"{table_name}_stage"
+    stage = stage_table_name(table_name)
     drop_data_table(conn, stage)
     build_table(stage, columns, conn.dialect.name).create(conn)
     insert_rows(conn, stage, columns, rows, first_id=1, now=now, progress=progress)
     if key:
         check_key_column(columns, key)
-        check_keys(conn, stage, key)
-        # Applying matches every current row against the stage by key.
-        conn.exec_driver_sql(f"CREATE INDEX {q(stage + '_key')} ON {q(stage)} ({q(key)})")
+        key_stage(conn, stage, key)
     return stage
+
+
+def key_stage(conn: sa.Connection, stage: str, key: str) -> None:
+    """Refuse staged rows without an identifier or with a repeated one (InvalidUpload naming
+    the rows), and index the stage by it: applying matches every current row against it."""
+    check_keys(conn, stage, key)
+    conn.exec_driver_sql(f"CREATE INDEX {q(stage + '_key')} ON {q(stage)} ({q(key)})")
 
 
 def apply_append(
