@@ -348,3 +348,25 @@ def test_a_value_that_does_not_fit_its_column_follows_the_type_policy(
         "C": "2024-03-09T00:00:00.000",
         "D": None,
     }
+
+
+def test_rows_dropped_as_repeated_identifiers_leave_ids_that_pages_still_seek_right(
+    engine: sa.Engine, client: TestClient
+) -> None:
+    dataset_id = load(engine, FIRST).dataset_id
+    with engine.begin() as conn:
+        set_load_rules(conn, dataset_id, {"duplicate_ids": "warn"}, now=dt.datetime.now(dt.UTC))
+    wider = [*PERMITS, ("ward", "text")]  # new columns: a table of its own
+    rows = [
+        ("P1", "fence", 1, "1"),
+        ("P1", "deck", 2, "2"),
+        ("P2", "roof", 3, "3"),
+        ("P3", "shed", 4, "4"),
+    ]
+    result = import_table(engine, make_table(wider, rows), metadata=None, dataset_id=dataset_id,
+                          mode="replace")  # fmt: skip
+    assert result.row_count == 3
+    with engine.connect() as conn:
+        assert get_dataset(conn, dataset_id).ids_dense is False  # the second P1 left a gap
+    paged = api_rows(client, dataset_id, **{"$offset": "1", "$limit": "1"})
+    assert [r["permit"] for r in paged] == ["P2"]
